@@ -1,0 +1,273 @@
+//! firebreak's storage: one `Store` trait, implemented once in SQL for two engines — SQLite, the
+//! embedded default (one file, WAL, foreign keys, `synchronous=FULL`), and PostgreSQL — each with
+//! its own migrations under `migrations/`, applied at start.
+//!
+//! This is the only crate that knows SQL. It knows nothing of HTTP.
+
+mod sql;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use firebreak_core::{
+    AccessRole, Event, Incident, NewEntry, NewIncident, Severity, Status, TimelineEntry,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub use sql::SqlStore;
+
+/// Why a store call failed. `NotFound` and `Conflict` are the caller's business; `Other` is ours.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The change is not allowed in the current state (an invalid transition, a duplicate name).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(format!("already exists: {}", db.message()))
+            }
+            _ => StoreError::Other(error.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An event as written to the store: its ingest sequence number is its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub ts: Timestamp,
+    pub received_at: Timestamp,
+    pub category: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_name: Option<String>,
+    pub host_name: Option<String>,
+    /// The whole event as compact JSON.
+    pub doc: String,
+}
+
+impl EventRecord {
+    pub fn from_event(id: i64, received_at: Timestamp, event: &Event) -> EventRecord {
+        EventRecord {
+            id,
+            ts: event.timestamp,
+            received_at,
+            category: event.category().map(str::to_owned),
+            action: event.action().map(str::to_owned),
+            outcome: event.outcome().map(str::to_owned),
+            source_ip: event.source_ip().map(|ip| ip.to_string()),
+            user_name: event.user_name().map(str::to_owned),
+            host_name: event.host_name().map(str::to_owned),
+            doc: event.to_json(),
+        }
+    }
+}
+
+/// What kind of credential a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// A long-lived API token, made by an administrator.
+    Api,
+    /// A session token from a password login; expires.
+    Session,
+    /// The one-time token printed at first start; consumed on use.
+    Setup,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Api => "api",
+            TokenKind::Session => "session",
+            TokenKind::Setup => "setup",
+        }
+    }
+
+    fn parse(text: &str) -> Option<TokenKind> {
+        [TokenKind::Api, TokenKind::Session, TokenKind::Setup]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// A token as stored: never the secret, only its SHA-256 (hex).
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub kind: TokenKind,
+    pub role: AccessRole,
+    pub user_id: Option<i64>,
+    #[serde(skip)]
+    pub hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl fmt::Debug for TokenInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenInfo")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("role", &self.role)
+            .field("hash", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenInfo {
+    /// Whether the token may be used at `now`.
+    pub fn usable(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|expiry| now < expiry)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub kind: TokenKind,
+    pub role: AccessRole,
+    pub user_id: Option<i64>,
+    /// SHA-256 of the secret, hex.
+    pub hash: String,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: AccessRole,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub created_at: Timestamp,
+    pub disabled: bool,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// One state-changing call: who, what, when, from where, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub remote_addr: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct IncidentFilter {
+    pub status: Option<Status>,
+    pub severity: Option<Severity>,
+    /// Created at or after.
+    pub from: Option<Timestamp>,
+    /// Created before.
+    pub to: Option<Timestamp>,
+    pub limit: Option<u32>,
+}
+
+/// A change to an incident, validated by the store inside its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentChange {
+    Status { to: Status, reason: String },
+    Severity { to: Severity, reason: String },
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Which engine this is, for logs and `/readyz`.
+    fn engine(&self) -> &'static str;
+    async fn ping(&self) -> Result<()>;
+
+    // Events. `checkpoint` is the highest ingest sequence number written with this batch; it is
+    // stored in the same transaction, so that replay after a crash neither loses nor repeats.
+    async fn insert_events(&self, events: &[EventRecord], checkpoint: i64) -> Result<()>;
+    async fn ingest_checkpoint(&self) -> Result<i64>;
+    async fn list_events(&self, after_id: i64, limit: u32) -> Result<Vec<EventRecord>>;
+    async fn count_events(&self) -> Result<i64>;
+
+    // Users and tokens.
+    async fn count_users(&self) -> Result<i64>;
+    async fn create_user(
+        &self,
+        name: &str,
+        role: AccessRole,
+        password_hash: Option<&str>,
+        at: Timestamp,
+    ) -> Result<User>;
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()>;
+    async fn create_token(&self, token: NewToken, at: Timestamp) -> Result<TokenInfo>;
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>>;
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token; `NotFound` if there is none, `Conflict` if it was already revoked.
+    async fn revoke_token(&self, id: i64, at: Timestamp) -> Result<()>;
+
+    // Audit.
+    async fn audit(&self, record: &AuditRecord) -> Result<()>;
+    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditRecord>>;
+
+    // Incidents and their timeline.
+    async fn create_incident(
+        &self,
+        new: &NewIncident,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Incident>;
+    async fn get_incident(&self, id: i64) -> Result<Incident>;
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+    /// Applies a change, validating it against the incident's current state, and appends the
+    /// timeline entry that records it, in one transaction.
+    async fn change_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(Incident, TimelineEntry)>;
+    async fn append_entry(
+        &self,
+        incident_id: i64,
+        entry: NewEntry,
+        recorded_at: Timestamp,
+    ) -> Result<TimelineEntry>;
+    async fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;
+}
+
+/// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating the SQLite file if
+/// needed and applying migrations.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqlStore::open(url).await?))
+}

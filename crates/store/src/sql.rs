@@ -1,0 +1,702 @@
+//! `SqlStore`: the `Store` trait in SQL, once, for SQLite and PostgreSQL through sqlx's `Any`
+//! driver. The two engines differ only in their migrations and in how a write is serialised:
+//! SQLite allows one writer, so writes take an in-process lock; PostgreSQL locks the incident row.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use firebreak_core::incident::Milestones;
+use firebreak_core::{
+    AccessRole, EntryKind, Hash, Incident, NewEntry, NewIncident, Severity, Status, TimelineEntry,
+};
+use jiff::Timestamp;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use tokio::sync::Mutex;
+
+use crate::{
+    AuditRecord, EventRecord, IncidentChange, IncidentFilter, NewToken, Result, Store, StoreError,
+    TokenInfo, TokenKind, User,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    engine: Engine,
+    /// SQLite has one writer at a time; taking this before a write transaction avoids
+    /// `SQLITE_BUSY` on lock upgrades. Unused on PostgreSQL.
+    write_lock: Mutex<()>,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Hides the password in a database URL, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_owned() };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:[redacted]@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl SqlStore {
+    pub async fn open(url: &str) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let (engine, url) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Engine::Postgres, url.to_owned())
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            if path.is_empty() || path.contains('?') {
+                return Err(StoreError::Invalid(format!(
+                    "`{url}` is not a database URL: use sqlite://PATH or postgres://USER@HOST/DB"
+                )));
+            }
+            (Engine::Sqlite, format!("sqlite://{path}?mode=rwc"))
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if engine == Engine::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(&url).await.map_err(|error| {
+            StoreError::Other(format!(
+                "cannot open the database at {}: {error}",
+                redact_url(&url).trim_end_matches("?mode=rwc")
+            ))
+        })?;
+        let migrator = match engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(|error| {
+            StoreError::Other(format!("cannot apply the database migrations: {error}"))
+        })?;
+        Ok(SqlStore { pool, engine, write_lock: Mutex::new(()) })
+    }
+
+    /// The pool, for tests that tamper with rows behind the store's back.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.engine {
+            Engine::Sqlite => Some(self.write_lock.lock().await),
+            Engine::Postgres => None,
+        }
+    }
+
+    fn for_update(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR UPDATE",
+        }
+    }
+
+    async fn incident_in(&self, tx: &mut Transaction<'_, Any>, id: i64) -> Result<Incident> {
+        let sql =
+            format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{}", self.for_update());
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
+        match row {
+            Some(row) => incident_from_row(&row),
+            None => Err(StoreError::NotFound(format!("incident {id}"))),
+        }
+    }
+
+    async fn append_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        incident_id: i64,
+        entry: NewEntry,
+        recorded_at: Timestamp,
+    ) -> Result<TimelineEntry> {
+        let last = sqlx::query(
+            "SELECT seq, hash FROM timeline_entries WHERE incident_id = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(incident_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (seq, prev) = match last {
+            Some(row) => {
+                let seq: i64 = row.try_get(0)?;
+                let hash: String = row.try_get(1)?;
+                let prev = Hash::from_hex(&hash).ok_or_else(|| {
+                    StoreError::Other(format!(
+                        "timeline entry {seq} of incident {incident_id} has a malformed hash"
+                    ))
+                })?;
+                (seq + 1, prev)
+            }
+            None => (1, Hash::ZERO),
+        };
+        let sealed = TimelineEntry::seal(incident_id, seq, prev, recorded_at, entry);
+        sqlx::query(
+            "INSERT INTO timeline_entries (incident_id, seq, kind, occurred_at, recorded_at, actor, summary, data, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(incident_id)
+        .bind(seq)
+        .bind(sealed.kind.as_str())
+        .bind(nanos(sealed.occurred_at))
+        .bind(nanos(sealed.recorded_at))
+        .bind(sealed.actor.as_str())
+        .bind(sealed.summary.as_str())
+        .bind(sealed.data.to_string())
+        .bind(sealed.prev_hash.to_hex())
+        .bind(sealed.hash.to_hex())
+        .execute(&mut **tx)
+        .await?;
+        Ok(sealed)
+    }
+}
+
+const INCIDENT_COLUMNS: &str = "id, title, summary, severity, status, drill, created_at, updated_at, \
+    detected_at, triage_at, containment_at, eradication_at, recovery_at, post_incident_review_at, closed_at";
+
+const EVENT_COLUMNS: &str =
+    "id, ts, received_at, category, action, outcome, source_ip, user_name, host_name, doc";
+
+/// Rows per multi-row INSERT of events: 10 parameters each stays far below both engines' limits.
+const EVENT_ROWS_PER_STATEMENT: usize = 200;
+
+fn nanos(at: Timestamp) -> i64 {
+    // i64 nanoseconds cover 1677–2262; jiff's range is wider, so clamp rather than wrap.
+    i64::try_from(at.as_nanosecond()).unwrap_or(if at.as_second() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+fn from_nanos(value: i64) -> Timestamp {
+    Timestamp::from_nanosecond(i128::from(value)).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn opt_from_nanos(value: Option<i64>) -> Option<Timestamp> {
+    value.map(from_nanos)
+}
+
+fn parse_column<T: FromStr>(column: &str, text: &str) -> Result<T> {
+    text.parse().map_err(|_| {
+        StoreError::Other(format!(
+            "column {column} holds `{text}`, which this version does not know"
+        ))
+    })
+}
+
+fn incident_from_row(row: &AnyRow) -> Result<Incident> {
+    let severity: String = row.try_get("severity")?;
+    let status: String = row.try_get("status")?;
+    Ok(Incident {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        summary: row.try_get("summary")?,
+        severity: parse_column::<Severity>("severity", &severity)?,
+        status: parse_column::<Status>("status", &status)?,
+        drill: row.try_get::<i64, _>("drill")? != 0,
+        created_at: from_nanos(row.try_get("created_at")?),
+        updated_at: from_nanos(row.try_get("updated_at")?),
+        milestones: Milestones {
+            detected: opt_from_nanos(row.try_get("detected_at")?),
+            triage: opt_from_nanos(row.try_get("triage_at")?),
+            containment: opt_from_nanos(row.try_get("containment_at")?),
+            eradication: opt_from_nanos(row.try_get("eradication_at")?),
+            recovery: opt_from_nanos(row.try_get("recovery_at")?),
+            post_incident_review: opt_from_nanos(row.try_get("post_incident_review_at")?),
+            closed: opt_from_nanos(row.try_get("closed_at")?),
+        },
+    })
+}
+
+fn entry_from_row(row: &AnyRow) -> Result<TimelineEntry> {
+    let seq: i64 = row.try_get("seq")?;
+    let kind: String = row.try_get("kind")?;
+    let data: String = row.try_get("data")?;
+    let prev_hash: String = row.try_get("prev_hash")?;
+    let hash: String = row.try_get("hash")?;
+    // A tampered row must still load, so that `verify` can name it: unreadable parts become
+    // values that cannot verify instead of errors.
+    Ok(TimelineEntry {
+        incident_id: row.try_get("incident_id")?,
+        seq,
+        kind: EntryKind::parse(&kind).unwrap_or(EntryKind::Note),
+        occurred_at: from_nanos(row.try_get("occurred_at")?),
+        recorded_at: from_nanos(row.try_get("recorded_at")?),
+        actor: row.try_get("actor")?,
+        summary: row.try_get("summary")?,
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+        prev_hash: Hash::from_hex(&prev_hash).unwrap_or(Hash::ZERO),
+        hash: Hash::from_hex(&hash).unwrap_or(Hash::ZERO),
+    })
+}
+
+fn event_from_row(row: &AnyRow) -> Result<EventRecord> {
+    Ok(EventRecord {
+        id: row.try_get("id")?,
+        ts: from_nanos(row.try_get("ts")?),
+        received_at: from_nanos(row.try_get("received_at")?),
+        category: row.try_get("category")?,
+        action: row.try_get("action")?,
+        outcome: row.try_get("outcome")?,
+        source_ip: row.try_get("source_ip")?,
+        user_name: row.try_get("user_name")?,
+        host_name: row.try_get("host_name")?,
+        doc: row.try_get("doc")?,
+    })
+}
+
+fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
+    let kind: String = row.try_get("kind")?;
+    let role: String = row.try_get("role")?;
+    Ok(TokenInfo {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        kind: TokenKind::parse(&kind)
+            .ok_or_else(|| StoreError::Other(format!("unknown token kind `{kind}`")))?,
+        role: parse_column::<AccessRole>("role", &role)?,
+        user_id: row.try_get("user_id")?,
+        hash: row.try_get("hash")?,
+        created_at: from_nanos(row.try_get("created_at")?),
+        expires_at: opt_from_nanos(row.try_get("expires_at")?),
+        revoked_at: opt_from_nanos(row.try_get("revoked_at")?),
+    })
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: parse_column::<AccessRole>("role", &role)?,
+        password_hash: row.try_get("password_hash")?,
+        created_at: from_nanos(row.try_get("created_at")?),
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, name, kind, role, user_id, hash, created_at, expires_at, revoked_at";
+const USER_COLUMNS: &str = "id, name, role, password_hash, created_at, disabled";
+
+#[async_trait]
+impl Store for SqlStore {
+    fn engine(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_events(&self, events: &[EventRecord], checkpoint: i64) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        for chunk in events.chunks(EVENT_ROWS_PER_STATEMENT) {
+            let mut sql = String::with_capacity(64 + chunk.len() * 64);
+            sql.push_str("INSERT INTO events (");
+            sql.push_str(EVENT_COLUMNS);
+            sql.push_str(") VALUES ");
+            for row in 0..chunk.len() {
+                if row > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for column in 0..10 {
+                    if column > 0 {
+                        sql.push(',');
+                    }
+                    sql.push('$');
+                    sql.push_str(&(row * 10 + column + 1).to_string());
+                }
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING");
+            let mut query = sqlx::query(&sql);
+            for event in chunk {
+                query = query
+                    .bind(event.id)
+                    .bind(nanos(event.ts))
+                    .bind(nanos(event.received_at))
+                    .bind(event.category.as_deref())
+                    .bind(event.action.as_deref())
+                    .bind(event.outcome.as_deref())
+                    .bind(event.source_ip.as_deref())
+                    .bind(event.user_name.as_deref())
+                    .bind(event.host_name.as_deref())
+                    .bind(event.doc.as_str());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE ingest_checkpoint SET seq = $1 WHERE id = 1 AND seq < $1")
+            .bind(checkpoint)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn ingest_checkpoint(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT seq FROM ingest_checkpoint WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn list_events(&self, after_id: i64, limit: u32) -> Result<Vec<EventRecord>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows =
+            sqlx::query(&sql).bind(after_id).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn count_events(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM events").fetch_one(&self.pool).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn create_user(
+        &self,
+        name: &str,
+        role: AccessRole,
+        password_hash: Option<&str>,
+        at: Timestamp,
+    ) -> Result<User> {
+        let _guard = self.write_guard().await;
+        let sql = format!(
+            "INSERT INTO users (name, role, password_hash, created_at, disabled) VALUES ($1, $2, $3, $4, 0) RETURNING {USER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(nanos(at))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("a user named `{name}` already exists"))
+                }
+                other => other,
+            })?;
+        user_from_row(&row)
+    }
+
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
+        let row = sqlx::query(&sql).bind(name).fetch_optional(&self.pool).await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user_id}")));
+        }
+        Ok(())
+    }
+
+    async fn create_token(&self, token: NewToken, at: Timestamp) -> Result<TokenInfo> {
+        let _guard = self.write_guard().await;
+        let sql = format!(
+            "INSERT INTO tokens (name, kind, role, user_id, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token.name.as_str())
+            .bind(token.kind.as_str())
+            .bind(token.role.as_str())
+            .bind(token.user_id)
+            .bind(token.hash.as_str())
+            .bind(nanos(at))
+            .bind(token.expires_at.map(nanos))
+            .fetch_one(&self.pool)
+            .await?;
+        token_from_row(&row)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1");
+        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: i64, at: Timestamp) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(nanos(at))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let exists = sqlx::query("SELECT id FROM tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match exists {
+            Some(_) => Err(StoreError::Conflict(format!("token {id} is already revoked"))),
+            None => Err(StoreError::NotFound(format!("token {id}"))),
+        }
+    }
+
+    async fn audit(&self, record: &AuditRecord) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, target, remote_addr, status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(nanos(record.at))
+        .bind(record.actor.as_str())
+        .bind(record.action.as_str())
+        .bind(record.target.as_str())
+        .bind(record.remote_addr.as_str())
+        .bind(i64::from(record.status))
+        .bind(record.detail.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, target, remote_addr, status, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    at: from_nanos(row.try_get("at")?),
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    remote_addr: row.try_get("remote_addr")?,
+                    status: u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(0),
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_incident(
+        &self,
+        new: &NewIncident,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Incident> {
+        new.validate().map_err(StoreError::Invalid)?;
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "INSERT INTO incidents (title, summary, severity, status, drill, created_at, updated_at, detected_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $6) RETURNING {INCIDENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.title.as_str())
+            .bind(new.summary.as_str())
+            .bind(new.severity.as_str())
+            .bind(Status::Detected.as_str())
+            .bind(i64::from(new.drill))
+            .bind(nanos(at))
+            .fetch_one(&mut *tx)
+            .await?;
+        let incident = incident_from_row(&row)?;
+        let entry = NewEntry {
+            kind: EntryKind::Created,
+            occurred_at: at,
+            actor: actor.to_owned(),
+            summary: format!("Incident opened: {} ({})", incident.title, incident.severity),
+            data: serde_json::json!({
+                "title": incident.title,
+                "summary": incident.summary,
+                "severity": incident.severity,
+                "drill": incident.drill,
+            }),
+        };
+        self.append_in(&mut tx, incident.id, entry, at).await?;
+        tx.commit().await?;
+        Ok(incident)
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Incident> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => incident_from_row(&row),
+            None => Err(StoreError::NotFound(format!("incident {id}"))),
+        }
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
+        let mut index = 0;
+        let mut next = || {
+            index += 1;
+            format!("${index}")
+        };
+        if filter.status.is_some() {
+            sql.push_str(&format!(" AND status = {}", next()));
+        }
+        if filter.severity.is_some() {
+            sql.push_str(&format!(" AND severity = {}", next()));
+        }
+        if filter.from.is_some() {
+            sql.push_str(&format!(" AND created_at >= {}", next()));
+        }
+        if filter.to.is_some() {
+            sql.push_str(&format!(" AND created_at < {}", next()));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
+        let mut query = sqlx::query(&sql);
+        if let Some(status) = filter.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(severity) = filter.severity {
+            query = query.bind(severity.as_str());
+        }
+        if let Some(from) = filter.from {
+            query = query.bind(nanos(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.bind(nanos(to));
+        }
+        query = query.bind(i64::from(filter.limit.unwrap_or(100).min(1000)));
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(incident_from_row).collect()
+    }
+
+    async fn change_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(Incident, TimelineEntry)> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let mut incident = self.incident_in(&mut tx, id).await?;
+        let entry = match change {
+            IncidentChange::Status { to, reason } => {
+                let from = incident.status;
+                incident
+                    .transition(*to, at)
+                    .map_err(|error| StoreError::Conflict(error.to_string()))?;
+                NewEntry {
+                    kind: EntryKind::StatusChanged,
+                    occurred_at: at,
+                    actor: actor.to_owned(),
+                    summary: format!("Status changed from {from} to {to}"),
+                    data: serde_json::json!({"from": from, "to": to, "reason": reason}),
+                }
+            }
+            IncidentChange::Severity { to, reason } => {
+                let from = incident.severity;
+                if from == *to {
+                    return Err(StoreError::Conflict(format!("the incident is already {to}")));
+                }
+                incident.severity = *to;
+                incident.updated_at = at;
+                NewEntry {
+                    kind: EntryKind::SeverityChanged,
+                    occurred_at: at,
+                    actor: actor.to_owned(),
+                    summary: format!("Severity changed from {from} to {to}"),
+                    data: serde_json::json!({"from": from, "to": to, "reason": reason}),
+                }
+            }
+        };
+        let milestone = |status| incident.milestones.get(status).map(nanos);
+        sqlx::query(
+            "UPDATE incidents SET severity = $1, status = $2, updated_at = $3, triage_at = $4, containment_at = $5, \
+             eradication_at = $6, recovery_at = $7, post_incident_review_at = $8, closed_at = $9 WHERE id = $10",
+        )
+        .bind(incident.severity.as_str())
+        .bind(incident.status.as_str())
+        .bind(nanos(incident.updated_at))
+        .bind(milestone(Status::Triage))
+        .bind(milestone(Status::Containment))
+        .bind(milestone(Status::Eradication))
+        .bind(milestone(Status::Recovery))
+        .bind(milestone(Status::PostIncidentReview))
+        .bind(milestone(Status::Closed))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let sealed = self.append_in(&mut tx, id, entry, at).await?;
+        tx.commit().await?;
+        Ok((incident, sealed))
+    }
+
+    async fn append_entry(
+        &self,
+        incident_id: i64,
+        entry: NewEntry,
+        recorded_at: Timestamp,
+    ) -> Result<TimelineEntry> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, incident_id).await?;
+        let sealed = self.append_in(&mut tx, incident_id, entry, recorded_at).await?;
+        tx.commit().await?;
+        Ok(sealed)
+    }
+
+    async fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
+        self.get_incident(incident_id).await?;
+        let rows = sqlx::query(
+            "SELECT incident_id, seq, kind, occurred_at, recorded_at, actor, summary, data, prev_hash, hash \
+             FROM timeline_entries WHERE incident_id = $1 ORDER BY seq",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+}

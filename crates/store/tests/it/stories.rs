@@ -1,0 +1,347 @@
+//! Stories: what the server asks of the store, told end to end.
+
+use firebreak_core::{
+    AccessRole, EntryKind, Event, NewEntry, NewIncident, Severity, Status, verify_chain,
+};
+use firebreak_store::{
+    AuditRecord, EventRecord, IncidentChange, IncidentFilter, NewToken, Store, StoreError,
+    TokenKind,
+};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::subjects;
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn new_incident(title: &str, severity: Severity) -> NewIncident {
+    NewIncident { title: title.into(), summary: "s".into(), severity, drill: false }
+}
+
+#[tokio::test]
+async fn an_incident_walks_its_lifecycle_and_its_timeline_verifies() {
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let t0 = at("2026-03-29T00:30:00Z");
+        let incident = store
+            .create_incident(
+                &new_incident("Credential stuffing on /login", Severity::Sev2),
+                "ana",
+                t0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(incident.status, Status::Detected, "{}", subject.name);
+        assert_eq!(incident.milestones.detected, Some(t0));
+
+        let steps = [Status::Triage, Status::Containment, Status::Eradication, Status::Recovery];
+        for (minutes, to) in (1..).zip(steps) {
+            let when = t0 + SignedDuration::from_mins(minutes);
+            let (changed, entry) = store
+                .change_incident(
+                    incident.id,
+                    &IncidentChange::Status { to, reason: "next".into() },
+                    "ana",
+                    when,
+                )
+                .await
+                .unwrap();
+            assert_eq!(changed.status, to);
+            assert_eq!(entry.kind, EntryKind::StatusChanged);
+        }
+        // Skipping ahead is refused, with the reason, and changes nothing.
+        let refused = store
+            .change_incident(
+                incident.id,
+                &IncidentChange::Status { to: Status::Closed, reason: String::new() },
+                "ana",
+                t0,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, StoreError::Conflict(reason) if reason.contains("recovery to closed")),
+            "{refused}"
+        );
+
+        store
+            .change_incident(
+                incident.id,
+                &IncidentChange::Severity { to: Severity::Sev1, reason: "data left".into() },
+                "bo",
+                t0 + SignedDuration::from_mins(9),
+            )
+            .await
+            .unwrap();
+        store
+            .append_entry(
+                incident.id,
+                NewEntry {
+                    kind: EntryKind::Note,
+                    occurred_at: t0,
+                    actor: "bo".into(),
+                    summary: "Blocked 203.0.113.0/24 at the edge".into(),
+                    data: serde_json::json!({"text": "é ✓"}),
+                },
+                t0 + SignedDuration::from_mins(10),
+            )
+            .await
+            .unwrap();
+
+        let loaded = store.get_incident(incident.id).await.unwrap();
+        assert_eq!(loaded.severity, Severity::Sev1);
+        assert_eq!(loaded.status, Status::Recovery);
+        assert_eq!(loaded.milestones.containment, Some(t0 + SignedDuration::from_mins(2)));
+        assert_eq!(loaded.milestones.closed, None);
+
+        let timeline = store.timeline(incident.id).await.unwrap();
+        let kinds: Vec<EntryKind> = timeline.iter().map(|entry| entry.kind).collect();
+        assert_eq!(kinds.len(), 7, "{kinds:?}");
+        assert_eq!(kinds[0], EntryKind::Created);
+        assert_eq!(verify_chain(&timeline), Ok(()), "{}", subject.name);
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_row_changed_behind_the_stores_back_is_named() {
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let incident = store
+            .create_incident(&new_incident("t", Severity::Sev3), "ana", at("2026-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        for minute in 1..=4 {
+            store
+                .append_entry(
+                    incident.id,
+                    NewEntry {
+                        kind: EntryKind::Note,
+                        occurred_at: at("2026-01-01T00:00:00Z"),
+                        actor: "ana".into(),
+                        summary: format!("n{minute}"),
+                        data: serde_json::Value::Null,
+                    },
+                    at("2026-01-01T00:05:00Z"),
+                )
+                .await
+                .unwrap();
+        }
+        // The append-only guard refuses an honest UPDATE…
+        let update = "UPDATE timeline_entries SET summary = 'nothing happened' WHERE incident_id = $1 AND seq = 3";
+        assert!(sqlx::query(update).bind(incident.id).execute(subject.store.pool()).await.is_err());
+        // …so the attacker removes it first.
+        let drop = match subject.name {
+            "sqlite" => "DROP TRIGGER timeline_entries_no_update",
+            _ => "DROP TRIGGER timeline_entries_no_change ON timeline_entries",
+        };
+        sqlx::query(drop).execute(subject.store.pool()).await.unwrap();
+        sqlx::query(update).bind(incident.id).execute(subject.store.pool()).await.unwrap();
+        let error = verify_chain(&store.timeline(incident.id).await.unwrap()).unwrap_err();
+        assert_eq!(error.seq, 3, "{}: {error}", subject.name);
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn incidents_are_listed_by_status_severity_and_time() {
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let a = store
+            .create_incident(&new_incident("a", Severity::Sev1), "x", at("2026-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let b = store
+            .create_incident(&new_incident("b", Severity::Sev3), "x", at("2026-01-02T00:00:00Z"))
+            .await
+            .unwrap();
+        let c = store
+            .create_incident(&new_incident("c", Severity::Sev3), "x", at("2026-01-03T00:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .change_incident(
+                c.id,
+                &IncidentChange::Status { to: Status::Triage, reason: String::new() },
+                "x",
+                at("2026-01-03T01:00:00Z"),
+            )
+            .await
+            .unwrap();
+
+        let ids = |list: Vec<firebreak_core::Incident>| {
+            list.into_iter().map(|i| i.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(store.list_incidents(&IncidentFilter::default()).await.unwrap()),
+            vec![c.id, b.id, a.id]
+        );
+        let sev3 = IncidentFilter { severity: Some(Severity::Sev3), ..Default::default() };
+        assert_eq!(ids(store.list_incidents(&sev3).await.unwrap()), vec![c.id, b.id]);
+        let detected_sev3 = IncidentFilter { status: Some(Status::Detected), ..sev3 };
+        assert_eq!(ids(store.list_incidents(&detected_sev3).await.unwrap()), vec![b.id]);
+        let window = IncidentFilter {
+            from: Some(at("2026-01-02T00:00:00Z")),
+            to: Some(at("2026-01-03T00:00:00Z")),
+            ..Default::default()
+        };
+        assert_eq!(ids(store.list_incidents(&window).await.unwrap()), vec![b.id]);
+        assert!(matches!(store.get_incident(9999).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(store.timeline(9999).await, Err(StoreError::NotFound(_))));
+        let empty = NewIncident {
+            title: "".into(),
+            summary: String::new(),
+            severity: Severity::Sev4,
+            drill: false,
+        };
+        assert!(matches!(
+            store.create_incident(&empty, "x", at("2026-01-01T00:00:00Z")).await,
+            Err(StoreError::Invalid(_))
+        ));
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn events_are_written_once_with_their_checkpoint() {
+    for subject in subjects().await {
+        let store = &*subject.store;
+        assert_eq!(store.ingest_checkpoint().await.unwrap(), 0);
+        let received = at("2026-02-01T00:00:00Z");
+        let records: Vec<EventRecord> = (1..=450)
+            .map(|id| {
+                let json = format!(r#"{{"@timestamp":"2026-02-01T00:00:{:02}Z","source":{{"ip":"203.0.113.{}"}},"user":{{"name":"u{id}"}},"event":{{"category":"authentication","outcome":"failure"}}}}"#, id % 60, id % 250);
+                EventRecord::from_event(id, received, &Event::from_json(json.as_bytes(), received).unwrap())
+            })
+            .collect();
+        store.insert_events(&records[..300], 300).await.unwrap();
+        // A replay after a crash may offer rows again: they are not duplicated.
+        store.insert_events(&records[250..], 450).await.unwrap();
+        assert_eq!(store.count_events().await.unwrap(), 450);
+        assert_eq!(store.ingest_checkpoint().await.unwrap(), 450);
+        // The checkpoint never moves back.
+        store.insert_events(&[], 10).await.unwrap();
+        assert_eq!(store.ingest_checkpoint().await.unwrap(), 450);
+        let page = store.list_events(440, 100).await.unwrap();
+        assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), (441..=450).collect::<Vec<_>>());
+        assert_eq!(page[0], records[440]);
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn users_tokens_and_audit() {
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let now = at("2026-02-01T00:00:00Z");
+        assert_eq!(store.count_users().await.unwrap(), 0);
+        let admin = store.create_user("admin", AccessRole::Admin, None, now).await.unwrap();
+        assert!(matches!(
+            store.create_user("admin", AccessRole::Viewer, None, now).await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.set_password(admin.id, "$argon2id$v=19$fake").await.unwrap();
+        assert_eq!(
+            store.user_by_name("admin").await.unwrap().unwrap().password_hash.as_deref(),
+            Some("$argon2id$v=19$fake")
+        );
+        assert!(format!("{admin:?}").contains("redacted") || admin.password_hash.is_none());
+
+        let token = store
+            .create_token(
+                NewToken {
+                    name: "ci".into(),
+                    kind: TokenKind::Api,
+                    role: AccessRole::Responder,
+                    user_id: Some(admin.id),
+                    hash: "ab".repeat(32),
+                    expires_at: Some(now + SignedDuration::from_hours(1)),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(!format!("{token:?}").contains(&"ab".repeat(32)));
+        let found = store.token_by_hash(&"ab".repeat(32)).await.unwrap().unwrap();
+        assert_eq!(found.role, AccessRole::Responder);
+        assert!(found.usable(now));
+        assert!(!found.usable(now + SignedDuration::from_hours(2)));
+        store.revoke_token(token.id, now).await.unwrap();
+        assert!(!store.token_by_hash(&"ab".repeat(32)).await.unwrap().unwrap().usable(now));
+        assert!(matches!(store.revoke_token(token.id, now).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(store.revoke_token(777, now).await, Err(StoreError::NotFound(_))));
+        assert_eq!(store.list_tokens().await.unwrap().len(), 1);
+
+        let record = AuditRecord {
+            at: now,
+            actor: "admin".into(),
+            action: "POST /api/v1/incidents".into(),
+            target: "incident 1".into(),
+            remote_addr: "127.0.0.1".into(),
+            status: 201,
+            detail: String::new(),
+        };
+        store.audit(&record).await.unwrap();
+        assert_eq!(store.list_audit(10).await.unwrap(), vec![record]);
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_keep_one_chain() {
+    for subject in subjects().await {
+        let incident = subject
+            .store
+            .create_incident(&new_incident("busy", Severity::Sev2), "x", at("2026-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for writer in 0..8 {
+            let store = subject.store.clone();
+            tasks.push(tokio::spawn(async move {
+                for note in 0..10 {
+                    store
+                        .append_entry(
+                            incident.id,
+                            NewEntry {
+                                kind: EntryKind::Note,
+                                occurred_at: at("2026-01-01T00:00:00Z"),
+                                actor: format!("w{writer}"),
+                                summary: format!("{note}"),
+                                data: serde_json::Value::Null,
+                            },
+                            at("2026-01-01T00:00:01Z"),
+                        )
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let timeline = subject.store.timeline(incident.id).await.unwrap();
+        assert_eq!(timeline.len(), 81);
+        assert_eq!(verify_chain(&timeline), Ok(()), "{}", subject.name);
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_clear_error() {
+    let error = firebreak_store::open("postgres://nobody:secret@127.0.0.1:1/none")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("cannot open the database at postgres://nobody:[redacted]@127.0.0.1:1/none"),
+        "{error}"
+    );
+    assert!(!error.contains("secret"));
+    let error = firebreak_store::open("sqlite:///nonexistent-dir/x/firebreak.db")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("cannot open the database"), "{error}");
+}
