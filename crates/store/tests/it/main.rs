@@ -1,6 +1,8 @@
 //! The store's story suite: every story runs on SQLite (a real file), and on PostgreSQL when
 //! `FIREBREAK_TEST_POSTGRES` holds a server URL (each story then gets a fresh database).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)] // Test code.
+
 mod stories;
 
 use std::sync::Arc;
