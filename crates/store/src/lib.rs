@@ -16,7 +16,7 @@ use firebreak_core::{
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use sql::SqlStore;
+pub use sql::{SqlStore, redact_url};
 
 /// Why a store call failed. `NotFound` and `Conflict` are the caller's business; `Other` is ours.
 #[derive(Debug, thiserror::Error)]
@@ -211,8 +211,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn ping(&self) -> Result<()>;
 
     // Events. `checkpoint` is the highest ingest sequence number written with this batch; it is
-    // stored in the same transaction, so that replay after a crash neither loses nor repeats.
-    async fn insert_events(&self, events: &[EventRecord], checkpoint: i64) -> Result<()>;
+    // stored in the same transaction as the events and the audit records of the requests that
+    // brought them, so that replay after a crash neither loses nor repeats.
+    async fn insert_events(
+        &self,
+        events: &[EventRecord],
+        audits: &[AuditRecord],
+        checkpoint: i64,
+    ) -> Result<()>;
     async fn ingest_checkpoint(&self) -> Result<i64>;
     async fn list_events(&self, after_id: i64, limit: u32) -> Result<Vec<EventRecord>>;
     async fn count_events(&self) -> Result<i64>;

@@ -295,6 +295,22 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
     })
 }
 
+async fn insert_audit(tx: &mut Transaction<'_, Any>, record: &AuditRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target, remote_addr, status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(nanos(record.at))
+    .bind(record.actor.as_str())
+    .bind(record.action.as_str())
+    .bind(record.target.as_str())
+    .bind(record.remote_addr.as_str())
+    .bind(i64::from(record.status))
+    .bind(record.detail.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 const TOKEN_COLUMNS: &str =
     "id, name, kind, role, user_id, hash, created_at, expires_at, revoked_at";
 const USER_COLUMNS: &str = "id, name, role, password_hash, created_at, disabled";
@@ -313,7 +329,12 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn insert_events(&self, events: &[EventRecord], checkpoint: i64) -> Result<()> {
+    async fn insert_events(
+        &self,
+        events: &[EventRecord],
+        audits: &[AuditRecord],
+        checkpoint: i64,
+    ) -> Result<()> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
         for chunk in events.chunks(EVENT_ROWS_PER_STATEMENT) {
@@ -351,6 +372,9 @@ impl Store for SqlStore {
                     .bind(event.doc.as_str());
             }
             query.execute(&mut *tx).await?;
+        }
+        for record in audits {
+            insert_audit(&mut tx, record).await?;
         }
         sqlx::query("UPDATE ingest_checkpoint SET seq = $1 WHERE id = 1 AND seq < $1")
             .bind(checkpoint)
@@ -489,18 +513,9 @@ impl Store for SqlStore {
 
     async fn audit(&self, record: &AuditRecord) -> Result<()> {
         let _guard = self.write_guard().await;
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, target, remote_addr, status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(nanos(record.at))
-        .bind(record.actor.as_str())
-        .bind(record.action.as_str())
-        .bind(record.target.as_str())
-        .bind(record.remote_addr.as_str())
-        .bind(i64::from(record.status))
-        .bind(record.detail.as_str())
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        insert_audit(&mut tx, record).await?;
+        tx.commit().await?;
         Ok(())
     }
 

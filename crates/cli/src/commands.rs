@@ -1,0 +1,344 @@
+//! One function per command: gather the inputs, call the server or the library, print.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use firebreak_core::{
+    AccessRole, Clock, Incident, Severity, Status, SystemClock, TimelineEntry, verify_chain,
+};
+use firebreak_server::config::Config;
+use serde_json::json;
+
+use crate::client::Client;
+use crate::{ClientArgs, Format, ServeArgs, ServerConfigArgs};
+
+fn load_config(args: &ServerConfigArgs) -> anyhow::Result<Config> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let mut config = Config::load(args.config.as_deref(), &env)?;
+    if let Some(database) = &args.database {
+        config.database = database.clone();
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+#[allow(clippy::print_stdout)] // The setup token is shown to the operator once, on the terminal.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = load_config(&args.server)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = firebreak_store::open(&config.database).await?;
+    if let Some(setup) = firebreak_server::bootstrap(&*store, &*clock).await? {
+        println!(
+            "First start: created the administrator `{}`.\n\
+             One-time setup token (valid until {}; shown only now):\n\n    {}\n\n\
+             Exchange it for an API token (and set a password):\n    \
+             curl -X POST -H 'Authorization: Bearer <setup token>' -H 'Content-Type: application/json' \\\n      \
+             -d '{{\"password\":\"…\"}}' http://{}/api/v1/auth/setup\n",
+            setup.user, setup.expires_at, setup.secret.0, config.server.listen
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    println!("firebreak is listening on http://{}", listener.local_addr()?);
+    firebreak_server::serve(config, store, clock, listener, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "Cannot listen for SIGTERM.");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => tracing::info!("SIGTERM received; shutting down."),
+        _ = tokio::signal::ctrl_c() => tracing::info!("Interrupted; shutting down."),
+    }
+}
+
+#[allow(clippy::print_stdout)]
+pub fn config_check(args: &ServerConfigArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(args)?;
+    println!("The configuration is valid:\n{config:#?}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn admin_create(args: &ServerConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
+    let config = load_config(args)?;
+    let store = firebreak_store::open(&config.database).await?;
+    let secret = firebreak_server::create_admin(&*store, &SystemClock, name).await?;
+    println!("Created the administrator `{name}`. API token (shown only now):\n{}", secret.0);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn print_incidents(incidents: &[Incident]) {
+    println!("{:>6}  {:<5}  {:<21}  {:<20}  TITLE", "ID", "SEV", "STATUS", "OPENED (UTC)");
+    for incident in incidents {
+        println!(
+            "{:>6}  {:<5}  {:<21}  {:<20}  {}{}",
+            incident.id,
+            incident.severity.as_str(),
+            incident.status.as_str(),
+            incident.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            incident.title,
+            if incident.drill { " [drill]" } else { "" }
+        );
+    }
+}
+
+pub async fn incident_list(
+    args: &ClientArgs,
+    status: Option<Status>,
+    severity: Option<Severity>,
+    from: Option<jiff::Timestamp>,
+    to: Option<jiff::Timestamp>,
+    limit: Option<u32>,
+) -> anyhow::Result<ExitCode> {
+    let mut query = Vec::new();
+    if let Some(status) = status {
+        query.push(format!("status={status}"));
+    }
+    if let Some(severity) = severity {
+        query.push(format!("severity={severity}"));
+    }
+    if let Some(from) = from {
+        query.push(format!("from={from}"));
+    }
+    if let Some(to) = to {
+        query.push(format!("to={to}"));
+    }
+    if let Some(limit) = limit {
+        query.push(format!("limit={limit}"));
+    }
+    let path = if query.is_empty() {
+        "/api/v1/incidents".to_owned()
+    } else {
+        format!("/api/v1/incidents?{}", query.join("&"))
+    };
+    let incidents: Vec<Incident> = Client::new(args)?.get(&path).await?;
+    match args.format {
+        Format::Json => print_json(&incidents)?,
+        Format::Table => print_incidents(&incidents),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn incident_show(args: &ClientArgs, id: i64) -> anyhow::Result<ExitCode> {
+    let client = Client::new(args)?;
+    let incident: Incident = client.get(&format!("/api/v1/incidents/{id}")).await?;
+    let timeline: Vec<TimelineEntry> =
+        client.get(&format!("/api/v1/incidents/{id}/timeline")).await?;
+    if args.format == Format::Json {
+        print_json(&json!({ "incident": incident, "timeline": timeline }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Incident {} — {}{}",
+        incident.id,
+        incident.title,
+        if incident.drill { " [drill]" } else { "" }
+    );
+    println!("Severity: {} ({})", incident.severity, incident.severity.definition());
+    println!("Status:   {}", incident.status);
+    if !incident.summary.is_empty() {
+        println!("Summary:  {}", incident.summary);
+    }
+    println!("Milestones:");
+    for status in Status::ALL {
+        if let Some(at) = incident.milestones.get(status) {
+            println!("  {:<21} {}", status.as_str(), at);
+        }
+    }
+    println!("Timeline:");
+    for entry in &timeline {
+        println!(
+            "  #{:<4} {}  {:<16} {:<16} {}",
+            entry.seq,
+            entry.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.kind.as_str(),
+            entry.actor,
+            entry.summary
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_create(
+    args: &ClientArgs,
+    title: String,
+    severity: Severity,
+    summary: String,
+    drill: bool,
+) -> anyhow::Result<ExitCode> {
+    let incident: Incident = Client::new(args)?
+        .post(
+            "/api/v1/incidents",
+            json!({ "title": title, "severity": severity, "summary": summary, "drill": drill }),
+        )
+        .await?;
+    match args.format {
+        Format::Json => print_json(&incident)?,
+        Format::Table => print_incidents(std::slice::from_ref(&incident)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_status(
+    args: &ClientArgs,
+    id: i64,
+    status: Status,
+    reason: String,
+) -> anyhow::Result<ExitCode> {
+    let incident: Incident = Client::new(args)?
+        .post(
+            &format!("/api/v1/incidents/{id}/status"),
+            json!({ "status": status, "reason": reason }),
+        )
+        .await?;
+    match args.format {
+        Format::Json => print_json(&incident)?,
+        Format::Table => print_incidents(std::slice::from_ref(&incident)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_severity(
+    args: &ClientArgs,
+    id: i64,
+    severity: Severity,
+    reason: String,
+) -> anyhow::Result<ExitCode> {
+    let incident: Incident = Client::new(args)?
+        .post(
+            &format!("/api/v1/incidents/{id}/severity"),
+            json!({ "severity": severity, "reason": reason }),
+        )
+        .await?;
+    match args.format {
+        Format::Json => print_json(&incident)?,
+        Format::Table => print_incidents(std::slice::from_ref(&incident)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn incident_note(args: &ClientArgs, id: i64, text: String) -> anyhow::Result<ExitCode> {
+    let entry: TimelineEntry = Client::new(args)?
+        .post(&format!("/api/v1/incidents/{id}/notes"), json!({ "text": text }))
+        .await?;
+    match args.format {
+        Format::Json => print_json(&entry)?,
+        Format::Table => {
+            println!("Added entry #{} to incident {id} (hash {}).", entry.seq, entry.hash)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Verifies on this side: the server is not trusted to check its own record.
+#[allow(clippy::print_stdout)]
+pub async fn timeline_verify(
+    args: &ClientArgs,
+    database: Option<&str>,
+    incident: i64,
+) -> anyhow::Result<ExitCode> {
+    let timeline: Vec<TimelineEntry> = match database {
+        Some(url) => firebreak_store::open(url).await?.timeline(incident).await?,
+        None => Client::new(args)?.get(&format!("/api/v1/incidents/{incident}/timeline")).await?,
+    };
+    match verify_chain(&timeline) {
+        Ok(()) => {
+            let head = timeline.last().map(|entry| entry.hash.to_hex()).unwrap_or_default();
+            println!(
+                "Timeline of incident {incident} verifies: {} entries, head {head}.",
+                timeline.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            println!("Timeline of incident {incident} does NOT verify: {error}.");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn token_create(
+    args: &ClientArgs,
+    name: String,
+    role: AccessRole,
+    expires_in_hours: Option<u32>,
+) -> anyhow::Result<ExitCode> {
+    let issued: serde_json::Value = Client::new(args)?
+        .post(
+            "/api/v1/tokens",
+            json!({ "name": name, "role": role, "expires_in_hours": expires_in_hours }),
+        )
+        .await?;
+    match args.format {
+        Format::Json => print_json(&issued)?,
+        Format::Table => {
+            let Some(token) = issued.get("token").and_then(|t| t.as_str()) else {
+                bail!("the server did not return a token");
+            };
+            println!("{token}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn token_list(args: &ClientArgs) -> anyhow::Result<ExitCode> {
+    let tokens: Vec<serde_json::Value> = Client::new(args)?.get("/api/v1/tokens").await?;
+    if args.format == Format::Json {
+        print_json(&tokens)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:>5}  {:<9}  {:<8}  {:<8}  NAME", "ID", "ROLE", "KIND", "STATE");
+    for token in &tokens {
+        let text = |key: &str| token.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let state = if token.get("revoked_at").is_some_and(|v| !v.is_null()) {
+            "revoked"
+        } else {
+            "active"
+        };
+        println!(
+            "{:>5}  {:<9}  {:<8}  {:<8}  {}",
+            token.get("id").cloned().unwrap_or_default(),
+            text("role"),
+            text("kind"),
+            state,
+            text("name")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn token_revoke(args: &ClientArgs, id: i64) -> anyhow::Result<ExitCode> {
+    Client::new(args)?.delete(&format!("/api/v1/tokens/{id}")).await?;
+    println!("Token {id} revoked.");
+    Ok(ExitCode::SUCCESS)
+}

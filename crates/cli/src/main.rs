@@ -1,0 +1,279 @@
+//! The `firebreak` binary: parses the command line and hands each command to the crate that
+//! does the work. Server commands run the service; client commands talk to it over the REST API.
+
+mod client;
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "firebreak", version, about = "Security incident response for business apps.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: ingest, incidents, the REST API.
+    Serve(ServeArgs),
+    /// Configuration commands.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Administration that works on the database directly, without a running server.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Work with incidents on a running server.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// The tamper-evident incident timeline.
+    #[command(subcommand)]
+    Timeline(TimelineCommand),
+    /// API tokens on a running server (administrators).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerConfigArgs {
+    /// Configuration file (TOML). `FIREBREAK_*` environment variables override it.
+    #[arg(long, short, env = "FIREBREAK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default sqlite://firebreak.db) or postgres://USER@HOST/DB.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Directory for the ingest spool (default firebreak-data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub server: ServerConfigArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration and print it as it will be used (secrets hidden).
+    Check(ServerConfigArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an administrator and print an API token for them.
+    Create {
+        #[command(flatten)]
+        server: ServerConfigArgs,
+        /// The administrator's user name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The server's base URL.
+    #[arg(long, env = "FIREBREAK_URL")]
+    pub server: Option<String>,
+    /// Client configuration file with `server` and `token` (default
+    /// $XDG_CONFIG_HOME/firebreak/client.toml). The token may also come from FIREBREAK_TOKEN.
+    #[arg(long)]
+    pub client_config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum IncidentCommand {
+    /// List incidents, newest first.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        status: Option<firebreak_core::Status>,
+        #[arg(long)]
+        severity: Option<firebreak_core::Severity>,
+        /// Created at or after (RFC 3339).
+        #[arg(long)]
+        from: Option<jiff::Timestamp>,
+        /// Created before (RFC 3339).
+        #[arg(long)]
+        to: Option<jiff::Timestamp>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Show one incident with its timeline.
+    Show {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+    /// Open an incident.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        title: String,
+        /// SEV1 (critical) … SEV4 (low).
+        #[arg(long)]
+        severity: firebreak_core::Severity,
+        #[arg(long, default_value = "")]
+        summary: String,
+        /// Mark it as a drill, kept out of metrics.
+        #[arg(long)]
+        drill: bool,
+    },
+    /// Move an incident to another phase.
+    Status {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        /// detected, triage, containment, eradication, recovery, post_incident_review, closed.
+        status: firebreak_core::Status,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Change an incident's severity.
+    Severity {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        severity: firebreak_core::Severity,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Add a note to an incident's timeline.
+    Note {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        text: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TimelineCommand {
+    /// Recompute an incident's hash chain and name the first entry that does not verify.
+    Verify {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Read the timeline from this database instead of a server.
+        #[arg(long)]
+        database: Option<String>,
+        incident: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make an API token and print its secret once.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        name: String,
+        /// ingest, viewer, responder, commander or admin.
+        #[arg(long)]
+        role: firebreak_core::AccessRole,
+        #[arg(long)]
+        expires_in_hours: Option<u32>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Revoke a token.
+    Revoke {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report(&anyhow::anyhow!("cannot start the async runtime: {error}"));
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            report(&error);
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)] // The binary reports its own failure.
+fn report(error: &anyhow::Error) {
+    eprintln!("error: {error:#}");
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FIREBREAK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => commands::serve(args).await,
+        Command::Config(ConfigCommand::Check(args)) => commands::config_check(&args),
+        Command::Admin(AdminCommand::Create { server, name }) => {
+            commands::admin_create(&server, &name).await
+        }
+        Command::Incident(command) => match command {
+            IncidentCommand::List { client, status, severity, from, to, limit } => {
+                commands::incident_list(&client, status, severity, from, to, limit).await
+            }
+            IncidentCommand::Show { client, id } => commands::incident_show(&client, id).await,
+            IncidentCommand::Create { client, title, severity, summary, drill } => {
+                commands::incident_create(&client, title, severity, summary, drill).await
+            }
+            IncidentCommand::Status { client, id, status, reason } => {
+                commands::incident_status(&client, id, status, reason).await
+            }
+            IncidentCommand::Severity { client, id, severity, reason } => {
+                commands::incident_severity(&client, id, severity, reason).await
+            }
+            IncidentCommand::Note { client, id, text } => {
+                commands::incident_note(&client, id, text).await
+            }
+        },
+        Command::Timeline(TimelineCommand::Verify { client, database, incident }) => {
+            commands::timeline_verify(&client, database.as_deref(), incident).await
+        }
+        Command::Token(command) => match command {
+            TokenCommand::Create { client, name, role, expires_in_hours } => {
+                commands::token_create(&client, name, role, expires_in_hours).await
+            }
+            TokenCommand::List { client } => commands::token_list(&client).await,
+            TokenCommand::Revoke { client, id } => commands::token_revoke(&client, id).await,
+        },
+    }
+}

@@ -1,0 +1,8 @@
+//! The REST API under `/api/v1`, one module per resource. Each handler takes a `Caller` and
+//! checks its role first; its `#[utoipa::path]` names that role as the security scope, so that
+//! the OpenAPI document says exactly what each route needs.
+
+pub mod auth;
+pub mod events;
+pub mod incidents;
+pub mod system;

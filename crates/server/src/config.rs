@@ -1,0 +1,252 @@
+//! Configuration: a TOML file, then `FIREBREAK_*` environment variables over it
+//! (`FIREBREAK_DATABASE`, `FIREBREAK_SERVER__LISTEN`: sections joined by a double underscore).
+//! Unknown keys are rejected with their name and where they came from.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Environment variables with the `FIREBREAK_` prefix that are not configuration keys: the
+/// client's server address and token, the config file's own path, and test switches.
+const NOT_CONFIG: &[&str] = &["url", "token", "config", "test_postgres", "log"];
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://PATH` (the default, one file) or `postgres://USER@HOST/DB`.
+    pub database: String,
+    /// Where the ingest spool lives. Acknowledged events are durable here before they reach
+    /// the database.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub ingest: IngestConfig,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            database: "sqlite://firebreak.db".into(),
+            data_dir: PathBuf::from("firebreak-data"),
+            server: ServerConfig::default(),
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &firebreak_store::redact_url(&self.database))
+            .field("data_dir", &self.data_dir)
+            .field("server", &self.server)
+            .field("ingest", &self.ingest)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Seconds to wait for requests in flight at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), shutdown_grace_secs: 30 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// The largest request body accepted on `/api/v1/events`, after decompression.
+    pub max_body_bytes: usize,
+    /// The largest single event (one NDJSON line, or one array item).
+    pub max_event_bytes: usize,
+    /// Rows per database transaction when moving events from the spool to the store.
+    pub drain_batch: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> IngestConfig {
+        IngestConfig { max_body_bytes: 16 << 20, max_event_bytes: 1 << 20, drain_batch: 20_000 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the file (if given) and the environment over the defaults.
+    pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("the file {} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Read the environment given, not the process's, so that callers and tests control it.
+        figment = figment.merge(EnvSnapshot { pairs: env.to_vec() });
+        let config: Config = figment.extract().map_err(|error| ConfigError(describe(error)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.ingest.max_event_bytes == 0
+            || self.ingest.max_event_bytes > self.ingest.max_body_bytes
+        {
+            return Err(ConfigError(
+                "`ingest.max_event_bytes` must be between 1 and `ingest.max_body_bytes`".into(),
+            ));
+        }
+        if self.ingest.drain_batch == 0 {
+            return Err(ConfigError("`ingest.drain_batch` must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+fn describe(error: figment::Error) -> String {
+    let mut out = Vec::new();
+    for error in error {
+        let mut text = match &error.kind {
+            figment::error::Kind::UnknownField(field, _) => {
+                let mut path = error.path.clone();
+                if path.last() != Some(field) {
+                    path.push(field.clone());
+                }
+                format!("unknown key `{}`", path.join("."))
+            }
+            _ => {
+                let key = error.path.join(".");
+                if key.is_empty() {
+                    error.kind.to_string()
+                } else {
+                    format!("key `{key}`: {}", error.kind)
+                }
+            }
+        };
+        if let Some(metadata) = &error.metadata {
+            match &metadata.source {
+                Some(source) => text.push_str(&format!(" (in {} {source})", metadata.name)),
+                None => text.push_str(&format!(" (in {})", metadata.name)),
+            }
+        }
+        out.push(text);
+    }
+    out.join("; ")
+}
+
+/// An environment provider over a given list of variables.
+struct EnvSnapshot {
+    pairs: Vec<(String, String)>,
+}
+
+impl figment::Provider for EnvSnapshot {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variable")
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (name, value) in &self.pairs {
+            let Some(rest) = name.strip_prefix("FIREBREAK_") else { continue };
+            let key = rest.to_ascii_lowercase();
+            if NOT_CONFIG.contains(&key.as_str()) || key.starts_with("test_") {
+                continue;
+            }
+            let path: Vec<&str> = key.split("__").collect();
+            let parsed: figment::value::Value =
+                value.parse().unwrap_or_else(|_| value.clone().into());
+            insert_path(&mut dict, &path, parsed);
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+fn insert_path(dict: &mut figment::value::Dict, path: &[&str], value: figment::value::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert((*last).to_owned(), value);
+        }
+        [head, rest @ ..] => {
+            let entry = dict
+                .entry((*head).to_owned())
+                .or_insert_with(|| figment::value::Dict::new().into());
+            if let figment::value::Value::Dict(_, inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(
+            &path,
+            "database = \"sqlite://a.db\"\n[server]\nlisten = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&path),
+            &env(&[
+                ("FIREBREAK_SERVER__LISTEN", "0.0.0.0:9100"),
+                ("FIREBREAK_TOKEN", "x"),
+                ("FIREBREAK_TEST_POSTGRES", "y"),
+                ("HOME", "/"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.database, "sqlite://a.db");
+        assert_eq!(config.server.listen, "0.0.0.0:9100".parse().unwrap());
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:9000\"\nlissen = 1\n").unwrap();
+        let error = Config::load(Some(&path), &[]).unwrap_err().to_string();
+        assert!(error.contains("unknown key `server.lissen`"), "{error}");
+        assert!(error.contains("firebreak.toml"), "{error}");
+
+        let error = Config::load(None, &env(&[("FIREBREAK_INGEST__MAX_BODY", "5")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown key `ingest.max_body`"), "{error}");
+        assert!(error.contains("environment variable"), "{error}");
+
+        let error = Config::load(None, &env(&[("FIREBREAK_SERVER__LISTEN", "not an address")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("server.listen"), "{error}");
+    }
+
+    #[test]
+    fn the_database_password_never_shows_in_debug() {
+        let config = Config { database: "postgres://fb:hunter2@db/fb".into(), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,293 @@
+//! `POST /api/v1/events`: one JSON object, a JSON array of objects, or NDJSON (also objects
+//! back to back on a line, as Fluent Bit's `json_stream` sends), optionally gzip-compressed.
+//! Good events are kept even when others in the same request are bad; the answer counts both
+//! and gives each bad one's line (or array item) and reason. A 2xx answer means the accepted
+//! events are on disk in the spool.
+
+use std::io::Read;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use firebreak_core::{AccessRole, Event};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::{AppState, SpoolAudited};
+
+/// At most this many rejections are listed in an answer; the count covers them all.
+const MAX_LISTED_ERRORS: usize = 100;
+
+#[derive(Debug, Serialize, ToSchema, PartialEq, Eq)]
+pub struct IngestResult {
+    pub accepted: u64,
+    pub rejected: u64,
+    /// The first rejections, each with where it was and why.
+    pub errors: Vec<LineError>,
+}
+
+#[derive(Debug, Serialize, ToSchema, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based line of the body (NDJSON), or 0 for a JSON array.
+    pub line: u64,
+    /// 0-based item of a JSON array, when the body is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<u64>,
+    pub reason: String,
+}
+
+/// The events of one body, normalised, and what was wrong with the rest.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub payload: Vec<u8>,
+    pub accepted: u32,
+    pub rejected: u64,
+    pub errors: Vec<LineError>,
+}
+
+impl Parsed {
+    fn accept(&mut self, event: &Event) {
+        self.payload.extend_from_slice(event.to_json().as_bytes());
+        self.payload.push(b'\n');
+        self.accepted += 1;
+    }
+
+    fn reject(&mut self, line: u64, item: Option<u64>, reason: String) {
+        self.rejected += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(LineError { line, item, reason });
+        }
+    }
+}
+
+/// Splits and checks a body. Pure, so that it can be tested and fuzzed without a server.
+pub fn parse_body(body: &[u8], received_at: jiff::Timestamp, max_event_bytes: usize) -> Parsed {
+    let mut parsed = Parsed::default();
+    let trimmed = body.trim_ascii_start();
+    if trimmed.first() == Some(&b'[') {
+        match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(trimmed) {
+            Ok(items) => {
+                for (index, item) in items.into_iter().enumerate() {
+                    let index = index as u64;
+                    if item.get().len() > max_event_bytes {
+                        parsed.reject(
+                            0,
+                            Some(index),
+                            format!(
+                                "the event is larger than the limit of {max_event_bytes} bytes"
+                            ),
+                        );
+                        continue;
+                    }
+                    match Event::from_json(item.get().as_bytes(), received_at) {
+                        Ok(event) => parsed.accept(&event),
+                        Err(error) => parsed.reject(0, Some(index), error.to_string()),
+                    }
+                }
+            }
+            Err(error) => parsed.reject(
+                u64::try_from(error.line()).unwrap_or(0),
+                None,
+                format!("the body is not a valid JSON array: {error}"),
+            ),
+        }
+        return parsed;
+    }
+    for (index, line) in body.split(|&byte| byte == b'\n').enumerate() {
+        let number = index as u64 + 1;
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        if line.len() > max_event_bytes {
+            parsed.reject(
+                number,
+                None,
+                format!("the line is larger than the limit of {max_event_bytes} bytes"),
+            );
+            continue;
+        }
+        // A line may hold several objects back to back.
+        let mut stream = serde_json::Deserializer::from_slice(line).into_iter::<Value>();
+        loop {
+            match stream.next() {
+                None => break,
+                Some(Ok(value)) => match Event::from_value(value, received_at) {
+                    Ok(event) => parsed.accept(&event),
+                    Err(error) => parsed.reject(number, None, error.to_string()),
+                },
+                Some(Err(error)) => {
+                    parsed.reject(
+                        number,
+                        None,
+                        format!("invalid JSON at column {}: {error}", error.column()),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    // A single object pretty-printed over several lines fails line by line; read it whole.
+    if parsed.accepted == 0
+        && parsed.rejected > 1
+        && let Ok(value) = serde_json::from_slice::<Value>(trimmed)
+        && let Ok(event) = Event::from_value(value, received_at)
+    {
+        let mut whole = Parsed::default();
+        whole.accept(&event);
+        return whole;
+    }
+    parsed
+}
+
+/// Takes events for detection and investigation.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "ingest",
+    request_body(content = String, description = "One JSON object, a JSON array of objects, or NDJSON. `Content-Encoding: gzip` is accepted.", content_type = "application/x-ndjson"),
+    responses(
+        (status = 200, description = "Events accepted (some may have been rejected: see `rejected`)", body = IngestResult),
+        (status = 400, description = "No event in the body was acceptable", body = IngestResult),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 413, description = "The body is over the limit", body = crate::error::ErrorBody),
+    ),
+    security(("token" = ["ingest"]))
+)]
+pub async fn post_events(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(AccessRole::Ingest)?;
+    let limit = state.config.ingest.max_body_bytes;
+    let gzip = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("gzip"));
+    let body = if gzip { gunzip(&body, limit)? } else { body.to_vec() };
+    let received_at = state.clock.now();
+    let max_event = state.config.ingest.max_event_bytes;
+    let parsed = tokio::task::spawn_blocking(move || parse_body(&body, received_at, max_event))
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    state.metrics.events_rejected.add(parsed.rejected);
+    let result = IngestResult {
+        accepted: u64::from(parsed.accepted),
+        rejected: parsed.rejected,
+        errors: parsed.errors,
+    };
+    if parsed.accepted == 0 {
+        if result.rejected == 0 {
+            return Err(ApiError::Invalid("the body holds no events".into()));
+        }
+        return Ok((StatusCode::BAD_REQUEST, Json(result)).into_response());
+    }
+    // Who sent it travels with the events, and becomes the audit record when they are stored.
+    let meta = serde_json::to_vec(&serde_json::json!({
+        "actor": caller.actor,
+        "remote_addr": peer.ip().to_string(),
+        "rejected": result.rejected,
+    }))
+    .unwrap_or_default();
+    let at = i64::try_from(received_at.as_nanosecond()).unwrap_or(i64::MAX);
+    state.spool.append(parsed.accepted, at, meta, parsed.payload).await.map_err(|error| {
+        ApiError::Unavailable(format!("the events could not be made durable: {error}"))
+    })?;
+    state.metrics.events_accepted.add(result.accepted);
+    let mut response = (StatusCode::OK, Json(result)).into_response();
+    response.extensions_mut().insert(SpoolAudited);
+    Ok(response)
+}
+
+fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(body).take(limit as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|error| ApiError::Invalid(format!("the gzip body could not be read: {error}")))?;
+    if out.len() > limit {
+        return Err(ApiError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> jiff::Timestamp {
+        "2026-06-01T00:00:00Z".parse().unwrap()
+    }
+
+    fn lines(parsed: &Parsed) -> Vec<String> {
+        String::from_utf8(parsed.payload.clone()).unwrap().lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn ndjson_keeps_good_lines_and_names_bad_ones() {
+        let body = b"{\"message\":\"a\"}\n\n{oops\n[1]\n{\"message\":\"b\"}{\"message\":\"c\"}\n{\"@timestamp\":\"nope\"}\n";
+        let parsed = parse_body(body, now(), 1000);
+        assert_eq!(parsed.accepted, 3);
+        assert_eq!(parsed.rejected, 3);
+        let where_: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
+        assert_eq!(where_, vec![3, 4, 6]);
+        assert!(parsed.errors[0].reason.contains("invalid JSON"), "{:?}", parsed.errors);
+        assert!(parsed.errors[1].reason.contains("must be a JSON object"));
+        assert!(parsed.errors[2].reason.contains("@timestamp"));
+        assert_eq!(lines(&parsed).len(), 3);
+    }
+
+    #[test]
+    fn arrays_name_the_bad_item() {
+        let parsed = parse_body(br#" [{"log":"a","date":1.5}, 7, {"log":"b"}]"#, now(), 1000);
+        assert_eq!((parsed.accepted, parsed.rejected), (2, 1));
+        assert_eq!(parsed.errors[0].item, Some(1));
+        assert!(lines(&parsed)[0].contains("1970-01-01T00:00:01.5Z"));
+        let broken = parse_body(b"[{\"a\":1},", now(), 1000);
+        assert_eq!((broken.accepted, broken.rejected), (0, 1));
+    }
+
+    #[test]
+    fn a_pretty_printed_object_is_one_event() {
+        let parsed = parse_body(
+            b"{\n  \"message\": \"x\",\n  \"source\": {\"ip\": \"192.0.2.1\"}\n}\n",
+            now(),
+            1000,
+        );
+        assert_eq!((parsed.accepted, parsed.rejected), (1, 0));
+    }
+
+    #[test]
+    fn oversized_lines_are_rejected_alone() {
+        let big = format!("{{\"message\":\"{}\"}}\n{{\"message\":\"ok\"}}", "x".repeat(200));
+        let parsed = parse_body(big.as_bytes(), now(), 100);
+        assert_eq!((parsed.accepted, parsed.rejected), (1, 1));
+        assert_eq!(parsed.errors[0].line, 1);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..2000 {
+            let len = (seed % 200) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let alphabet = b"{}[]\":,\n 0a\\\xff";
+                bytes.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let parsed = parse_body(&bytes, now(), 64);
+            assert!(parsed.errors.len() <= MAX_LISTED_ERRORS);
+        }
+    }
+}

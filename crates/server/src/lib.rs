@@ -1,0 +1,312 @@
+//! firebreak's service: configuration, ingest through a durable spool, authentication and
+//! authorisation, and the REST API with its OpenAPI document.
+//!
+//! This is the only crate that knows HTTP. It never reads the wall clock except through the
+//! `Clock` it is given, and never writes SQL: the store does.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod drain;
+pub mod error;
+pub mod ingest;
+pub mod metrics;
+pub mod spool;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use firebreak_core::{AccessRole, Clock};
+use firebreak_store::{AuditRecord, NewToken, Store, TokenKind};
+use jiff::SignedDuration;
+use tokio::sync::watch;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{CallerSlot, Secret};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::spool::Spool;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub spool: Spool,
+    pub metrics: Arc<Metrics>,
+    /// The last sequence number the drain task has put in the store.
+    pub drained: watch::Receiver<i64>,
+    /// The spool's end at start: until the store holds it, the server is not ready.
+    pub replay_target: i64,
+}
+
+/// Marks a response whose audit record travels with its events through the spool.
+#[derive(Debug, Clone, Copy)]
+pub struct SpoolAudited;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "firebreak", description = "Security incident response for business apps: ingest, incidents, timeline, access."),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "ingest", description = "Events in and out"),
+        (name = "incidents", description = "Incidents and their hash-chained timeline"),
+        (name = "auth", description = "Setup, login, tokens, users and the audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`fbk_…`). The scope names the least role the route needs: ingest, viewer, responder, commander or admin (or the one-time setup token).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document, built from the same annotations so that neither
+/// can miss a route.
+pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ingest::post_events, api::events::list))
+        .routes(routes!(api::incidents::list, api::incidents::create))
+        .routes(routes!(api::incidents::get))
+        .routes(routes!(api::incidents::change_status))
+        .routes(routes!(api::incidents::change_severity))
+        .routes(routes!(api::incidents::add_note))
+        .routes(routes!(api::incidents::timeline))
+        .routes(routes!(api::auth::setup))
+        .routes(routes!(api::auth::login))
+        .routes(routes!(api::auth::create_token, api::auth::list_tokens))
+        .routes(routes!(api::auth::revoke_token))
+        .routes(routes!(api::auth::create_user))
+        .routes(routes!(api::auth::audit))
+        .split_for_parts()
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api_router();
+    let doc = Arc::new(doc);
+    let body_limit = state.config.ingest.max_body_bytes;
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .route("/healthz", get(api::system::healthz))
+        .route("/readyz", get(api::system::readyz))
+        .route("/metrics", get(api::system::metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Counts every request, and writes an audit record for every call that may change state.
+async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let remote = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let slot = CallerSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let response = next.run(request).await;
+    let status = response.status();
+    state.metrics.http_requests.add(1);
+    if status.is_server_error() {
+        state.metrics.http_server_errors.add(1);
+    }
+    if status == axum::http::StatusCode::UNAUTHORIZED {
+        state.metrics.auth_failures.add(1);
+    }
+    let changes_state = !matches!(
+        method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if changes_state && response.extensions().get::<SpoolAudited>().is_none() {
+        let actor = slot
+            .0
+            .lock()
+            .ok()
+            .and_then(|guard| guard.clone())
+            .unwrap_or_else(|| "anonymous".into());
+        let record = AuditRecord {
+            at: state.clock.now(),
+            actor,
+            action: format!("{method} {path}"),
+            target: path.clone(),
+            remote_addr: remote,
+            status: status.as_u16(),
+            detail: String::new(),
+        };
+        if let Err(error) = state.store.audit(&record).await {
+            // The change itself is done; losing its audit record is logged loudly.
+            tracing::error!(%error, action = %record.action, "Could not write an audit record.");
+        }
+    }
+    response
+}
+
+/// What the first start hands the operator.
+#[derive(Debug)]
+pub struct SetupToken {
+    pub user: String,
+    pub secret: Secret,
+    pub expires_at: jiff::Timestamp,
+}
+
+/// On an empty store, creates the administrator and a one-time setup token valid for 24 hours.
+/// There is no default password: the token is printed once, and exchanged at
+/// `/api/v1/auth/setup` for an API token (and optionally a password).
+pub async fn bootstrap(
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> Result<Option<SetupToken>, error::ApiError> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let now = clock.now();
+    let user = store.create_user("admin", AccessRole::Admin, None, now).await?;
+    let (secret, hash) = auth::new_token()?;
+    let expires_at = now + SignedDuration::from_hours(24);
+    store
+        .create_token(
+            NewToken {
+                name: "setup".into(),
+                kind: TokenKind::Setup,
+                role: AccessRole::Admin,
+                user_id: Some(user.id),
+                hash,
+                expires_at: Some(expires_at),
+            },
+            now,
+        )
+        .await?;
+    tracing::info!(user = %user.name, "Created the administrator and a one-time setup token.");
+    Ok(Some(SetupToken { user: user.name, secret, expires_at }))
+}
+
+/// Creates an administrator with an API token, for scripted set-ups (`firebreak admin create`).
+pub async fn create_admin(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    name: &str,
+) -> Result<Secret, error::ApiError> {
+    let now = clock.now();
+    let user = store.create_user(name, AccessRole::Admin, None, now).await?;
+    let (secret, hash) = auth::new_token()?;
+    store
+        .create_token(
+            NewToken {
+                name: format!("{name} (admin create)"),
+                kind: TokenKind::Api,
+                role: AccessRole::Admin,
+                user_id: Some(user.id),
+                hash,
+                expires_at: None,
+            },
+            now,
+        )
+        .await?;
+    Ok(secret)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open the ingest spool in {dir}: {error}")]
+    Spool { dir: String, error: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] firebreak_store::StoreError),
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the service on `listener` until `shutdown` completes, then stops taking requests,
+/// finishes those in flight, and moves every spooled event into the store before returning.
+pub async fn serve(
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let checkpoint = store.ingest_checkpoint().await?;
+    let spool_dir = config.data_dir.join("spool");
+    let (spool, reader, writer_thread) = Spool::open(&spool_dir, checkpoint)
+        .map_err(|error| ServeError::Spool { dir: spool_dir.display().to_string(), error })?;
+    let replay_target = spool.committed();
+    if replay_target > checkpoint {
+        tracing::info!(
+            events = replay_target - checkpoint,
+            "Replaying events from the spool into the store."
+        );
+    }
+    let metrics = Arc::new(Metrics::default());
+    metrics.store_checkpoint.set(checkpoint);
+    let (drained_tx, drained_rx) = watch::channel(checkpoint);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let drain = tokio::spawn(drain::run(
+        store.clone(),
+        reader,
+        config.ingest.drain_batch,
+        metrics.clone(),
+        clock.clone(),
+        drained_tx,
+        stop_rx,
+    ));
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let state = AppState {
+        store: store.clone(),
+        config: Arc::new(config),
+        clock,
+        spool,
+        metrics,
+        drained: drained_rx,
+        replay_target,
+    };
+    let router = app(state);
+    tracing::info!(address = %listener.local_addr()?, "Listening.");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    // The router and every spool handle are gone: the writer thread ends once it has synced.
+    tracing::info!("Stopped taking requests; moving the rest of the spool into the store.");
+    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(grace, drain).await {
+        Ok(_) => tracing::info!("Everything accepted is in the store."),
+        Err(_) => tracing::warn!(
+            "Shutdown grace period over; what remains in the spool is replayed at the next start."
+        ),
+    }
+    Ok(())
+}

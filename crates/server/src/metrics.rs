@@ -1,0 +1,101 @@
+//! Counters for `/metrics`, in the Prometheus text format. A handful of atomics; no registry.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn add(&self, by: u64) {
+        self.0.fetch_add(by, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    pub fn set(&self, to: i64) {
+        self.0.store(to, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub events_accepted: Counter,
+    pub events_rejected: Counter,
+    pub events_stored: Counter,
+    pub drain_errors: Counter,
+    pub spool_committed: Gauge,
+    pub store_checkpoint: Gauge,
+    pub http_requests: Counter,
+    pub http_server_errors: Counter,
+    pub auth_failures: Counter,
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        };
+        counter(
+            "firebreak_events_accepted_total",
+            "Events accepted by ingest and made durable in the spool.",
+            self.events_accepted.get(),
+        );
+        counter(
+            "firebreak_events_rejected_total",
+            "Events rejected by ingest (bad JSON, not an object, bad timestamp, too large).",
+            self.events_rejected.get(),
+        );
+        counter(
+            "firebreak_events_stored_total",
+            "Events moved from the spool into the store.",
+            self.events_stored.get(),
+        );
+        counter(
+            "firebreak_drain_errors_total",
+            "Failed attempts to move events from the spool into the store.",
+            self.drain_errors.get(),
+        );
+        counter(
+            "firebreak_http_requests_total",
+            "HTTP requests answered.",
+            self.http_requests.get(),
+        );
+        counter(
+            "firebreak_http_server_errors_total",
+            "HTTP requests answered with a 5xx status.",
+            self.http_server_errors.get(),
+        );
+        counter(
+            "firebreak_auth_failures_total",
+            "Requests refused for a missing or invalid token.",
+            self.auth_failures.get(),
+        );
+        let committed = self.spool_committed.get();
+        let checkpoint = self.store_checkpoint.get();
+        let _ = writeln!(
+            out,
+            "# HELP firebreak_spool_committed_seq Last event sequence number durable in the spool.\n# TYPE firebreak_spool_committed_seq gauge\nfirebreak_spool_committed_seq {committed}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP firebreak_store_checkpoint_seq Last event sequence number in the store.\n# TYPE firebreak_store_checkpoint_seq gauge\nfirebreak_store_checkpoint_seq {checkpoint}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP firebreak_ingest_lag_events Events durable in the spool and not yet in the store.\n# TYPE firebreak_ingest_lag_events gauge\nfirebreak_ingest_lag_events {}",
+            committed - checkpoint
+        );
+        out
+    }
+}
