@@ -92,7 +92,7 @@ impl Spool {
                 let path = segment_path(dir, checkpoint + 1);
                 let file = OpenOptions::new()
                     .create(true)
-                    .append(false)
+                    .truncate(false)
                     .read(true)
                     .write(true)
                     .open(&path)?;
