@@ -172,3 +172,41 @@ impl FromRequestParts<AppState> for Caller {
         })
     }
 }
+
+/// A role, as a type, for `Need<R>`.
+pub trait Needs: Send + Sync + 'static {
+    const ROLE: AccessRole;
+}
+
+macro_rules! role_marker {
+    ($name:ident, $role:expr) => {
+        #[doc = concat!("Needs the `", stringify!($name), "` role or above.")]
+        #[derive(Debug)]
+        pub struct $name;
+        impl Needs for $name {
+            const ROLE: AccessRole = $role;
+        }
+    };
+}
+
+role_marker!(Ingest, AccessRole::Ingest);
+role_marker!(Viewer, AccessRole::Viewer);
+role_marker!(Responder, AccessRole::Responder);
+role_marker!(Commander, AccessRole::Commander);
+role_marker!(Admin, AccessRole::Admin);
+
+/// A caller holding at least role `R`. Checked while the request's head is read, before the
+/// body is, so that a caller without the role learns nothing from body validation.
+#[derive(Debug)]
+pub struct Need<R>(pub Caller, pub std::marker::PhantomData<R>);
+
+impl<R: Needs> FromRequestParts<AppState> for Need<R> {
+    type Rejection = ApiError;
+
+    #[tracing::instrument(level = "debug", skip_all)] // Never record the token.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Need<R>, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(R::ROLE)?;
+        Ok(Need(caller, std::marker::PhantomData))
+    }
+}

@@ -11,12 +11,12 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use firebreak_core::{AccessRole, Event};
+use firebreak_core::Event;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Ingest, Need};
 use crate::error::ApiError;
 use crate::{AppState, SpoolAudited};
 
@@ -162,11 +162,10 @@ pub fn parse_body(body: &[u8], received_at: jiff::Timestamp, max_event_bytes: us
 pub async fn post_events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    caller: Caller,
+    Need(caller, _): Need<Ingest>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(AccessRole::Ingest)?;
     let limit = state.config.ingest.max_body_bytes;
     let gzip = headers
         .get(axum::http::header::CONTENT_ENCODING)

@@ -12,7 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::{
-    Caller, CallerSlot, check_password_rules, hash_password, new_token, verify_password,
+    Admin, Caller, CallerSlot, Need, check_password_rules, hash_password, new_token,
+    verify_password,
 };
 use crate::error::{ApiError, ErrorBody, JsonBody};
 
@@ -149,10 +150,9 @@ pub struct TokenRequest {
     security(("token" = ["admin"])))]
 pub async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Admin>,
     JsonBody(request): JsonBody<TokenRequest>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
-    caller.require(AccessRole::Admin)?;
     firebreak_core::incident::check_text("name", &request.name, 1, MAX_NAME_CHARS)
         .map_err(ApiError::Invalid)?;
     let expires = request
@@ -195,9 +195,8 @@ impl From<TokenInfo> for TokenView {
     security(("token" = ["admin"])))]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Admin>,
 ) -> Result<Json<Vec<TokenView>>, ApiError> {
-    caller.require(AccessRole::Admin)?;
     Ok(Json(state.store.list_tokens().await?.into_iter().map(TokenView::from).collect()))
 }
 
@@ -207,10 +206,9 @@ pub async fn list_tokens(
     security(("token" = ["admin"])))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Admin>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(AccessRole::Admin)?;
     state.store.revoke_token(id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -246,10 +244,9 @@ pub struct UserView {
     security(("token" = ["admin"])))]
 pub async fn create_user(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Admin>,
     JsonBody(request): JsonBody<UserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    caller.require(AccessRole::Admin)?;
     firebreak_core::incident::check_text("name", &request.name, 1, MAX_NAME_CHARS)
         .map_err(ApiError::Invalid)?;
     if request.role == AccessRole::Ingest {
@@ -309,10 +306,9 @@ impl From<AuditRecord> for AuditView {
     security(("token" = ["admin"])))]
 pub async fn audit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Admin>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, ApiError> {
-    caller.require(AccessRole::Admin)?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(state.store.list_audit(limit).await?.into_iter().map(AuditView::from).collect()))
 }

@@ -2,12 +2,11 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use firebreak_core::AccessRole;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Need, Viewer};
 use crate::error::{ApiError, ErrorBody};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -42,10 +41,9 @@ pub struct EventsPage {
     security(("token" = ["viewer"])))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Viewer>,
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
-    caller.require(AccessRole::Viewer)?;
     let limit = query.limit.unwrap_or(1000).clamp(1, 10_000);
     let rows = state.store.list_events(query.after.unwrap_or(0), limit).await?;
     let next = (rows.len() == limit as usize).then(|| rows.last().map(|row| row.id)).flatten();

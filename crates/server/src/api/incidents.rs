@@ -13,7 +13,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Need, Responder, Viewer};
 use crate::error::{ApiError, ErrorBody, JsonBody};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -37,10 +37,9 @@ pub struct ListQuery {
     security(("token" = ["viewer"])))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Viewer>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Incident>>, ApiError> {
-    caller.require(AccessRole::Viewer)?;
     let filter = IncidentFilter {
         status: query.status,
         severity: query.severity,
@@ -57,10 +56,9 @@ pub async fn list(
     security(("token" = ["responder"])))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    Need(caller, _): Need<Responder>,
     JsonBody(new): JsonBody<NewIncident>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    caller.require(AccessRole::Responder)?;
     let incident = state.store.create_incident(&new, &caller.actor, state.clock.now()).await?;
     tracing::info!(incident_id = incident.id, actor = %caller.actor, "An incident was opened.");
     Ok((StatusCode::CREATED, Json(incident)))
@@ -72,10 +70,9 @@ pub async fn create(
     security(("token" = ["viewer"])))]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Viewer>,
     Path(id): Path<i64>,
 ) -> Result<Json<Incident>, ApiError> {
-    caller.require(AccessRole::Viewer)?;
     Ok(Json(state.store.get_incident(id).await?))
 }
 
@@ -94,11 +91,10 @@ pub struct StatusChange {
     security(("token" = ["responder"])))]
 pub async fn change_status(
     State(state): State<AppState>,
-    caller: Caller,
+    Need(caller, _): Need<Responder>,
     Path(id): Path<i64>,
     JsonBody(change): JsonBody<StatusChange>,
 ) -> Result<Json<Incident>, ApiError> {
-    caller.require(AccessRole::Responder)?;
     if change.status == Status::Closed {
         caller.require(AccessRole::Commander)?;
     }
@@ -123,11 +119,10 @@ pub struct SeverityChange {
     security(("token" = ["responder"])))]
 pub async fn change_severity(
     State(state): State<AppState>,
-    caller: Caller,
+    Need(caller, _): Need<Responder>,
     Path(id): Path<i64>,
     JsonBody(change): JsonBody<SeverityChange>,
 ) -> Result<Json<Incident>, ApiError> {
-    caller.require(AccessRole::Responder)?;
     check_text("reason", &change.reason, 1, MAX_TEXT_CHARS).map_err(ApiError::Invalid)?;
     let change = IncidentChange::Severity { to: change.severity, reason: change.reason };
     let (incident, _) =
@@ -150,11 +145,10 @@ pub struct NewNote {
     security(("token" = ["responder"])))]
 pub async fn add_note(
     State(state): State<AppState>,
-    caller: Caller,
+    Need(caller, _): Need<Responder>,
     Path(id): Path<i64>,
     JsonBody(note): JsonBody<NewNote>,
 ) -> Result<(StatusCode, Json<TimelineEntry>), ApiError> {
-    caller.require(AccessRole::Responder)?;
     check_text("text", &note.text, 1, MAX_TEXT_CHARS).map_err(ApiError::Invalid)?;
     let now = state.clock.now();
     let occurred_at = note.occurred_at.unwrap_or(now);
@@ -178,9 +172,8 @@ pub async fn add_note(
     security(("token" = ["viewer"])))]
 pub async fn timeline(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Need<Viewer>,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<TimelineEntry>>, ApiError> {
-    caller.require(AccessRole::Viewer)?;
     Ok(Json(state.store.timeline(id).await?))
 }
