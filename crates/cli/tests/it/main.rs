@@ -118,10 +118,10 @@ impl Server {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            if let Ok(response) = client.get(self.url("/readyz")).send().await {
-                if response.status().is_success() {
-                    return;
-                }
+            if let Ok(response) = client.get(self.url("/readyz")).send().await
+                && response.status().is_success()
+            {
+                return;
             }
             assert!(Instant::now() < deadline, "the server never became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
