@@ -45,6 +45,44 @@ impl Event {
         Event::from_value(value, received_at)
     }
 
+    /// Checks that `text` would be accepted by `from_json`, without building the event: one
+    /// pass over the bytes for nesting, one shallow parse that reads only the time fields.
+    /// Ingest uses it on the hot path and stores the bytes as they came.
+    pub fn validate_json(text: &[u8]) -> Result<(), EventError> {
+        #[derive(serde::Deserialize)]
+        struct Probe<'a> {
+            #[serde(rename = "@timestamp", borrow, default)]
+            at: Option<&'a serde_json::value::RawValue>,
+            #[serde(borrow, default)]
+            timestamp: Option<&'a serde_json::value::RawValue>,
+            #[serde(borrow, default)]
+            date: Option<&'a serde_json::value::RawValue>,
+        }
+        if nesting_exceeds(text, MAX_DEPTH) {
+            return Err(EventError::TooDeep);
+        }
+        let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+        if first.is_some() && first != Some(b'{') {
+            // Serde would read a struct from an array; only an object is an event.
+            return Err(match serde_json::from_slice::<Value>(text) {
+                Ok(other) => EventError::NotAnObject(json_kind(&other)),
+                Err(error) => EventError::Json(error.to_string()),
+            });
+        }
+        let probe: Probe<'_> = match serde_json::from_slice(text) {
+            Ok(probe) => probe,
+            // Failures are rare: let the full parse give the same verdict and reason (it also
+            // accepts repeated keys, which a struct refuses).
+            Err(_) => return Event::from_json(text, Timestamp::UNIX_EPOCH).map(|_| ()),
+        };
+        let fields =
+            [("@timestamp", probe.at), ("timestamp", probe.timestamp), ("date", probe.date)];
+        if let Some((field, Some(raw))) = fields.into_iter().find(|(_, raw)| raw.is_some()) {
+            parse_raw_time(raw.get()).map_err(|reason| EventError::Timestamp { field, reason })?;
+        }
+        Ok(())
+    }
+
     pub fn from_value(value: Value, received_at: Timestamp) -> Result<Event, EventError> {
         let mut fields = match value {
             Value::Object(map) => map,
@@ -55,7 +93,8 @@ impl Event {
         }
         let mut timestamp = None;
         for field in ["@timestamp", "timestamp", "date"] {
-            if let Some(value) = fields.get(field) {
+            // A null time is no time: the next field, or the time of receipt, stands in.
+            if let Some(value) = fields.get(field).filter(|value| !value.is_null()) {
                 timestamp = Some(parse_time(value).map_err(|reason| EventError::Timestamp {
                     field: match field {
                         "@timestamp" => "@timestamp",
@@ -149,6 +188,165 @@ impl Event {
     }
 }
 
+/// Whether JSON text nests arrays and objects deeper than `limit`, counting outside strings.
+fn nesting_exceeds(text: &[u8], limit: usize) -> bool {
+    // Most events open far fewer brackets than the limit in all: then none can be too deep.
+    // Counting is one branch-free pass; the exact walk runs only when the count is high.
+    let opened = text.iter().filter(|&&b| b == b'{' || b == b'[').count();
+    if opened <= limit {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in text {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The fields firebreak indexes, read from an event's JSON without building the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    pub timestamp: Timestamp,
+    pub category: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_name: Option<String>,
+    pub host_name: Option<String>,
+}
+
+impl Columns {
+    /// What `Event::from_json` and its accessors would give, in one shallow pass. The store's
+    /// drain uses it to index events kept as the bytes that came.
+    pub fn read(text: &[u8], received_at: Timestamp) -> Result<Columns, EventError> {
+        use serde_json::value::RawValue;
+        #[derive(serde::Deserialize)]
+        struct Probe<'a> {
+            #[serde(rename = "@timestamp", borrow, default)]
+            at: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            timestamp: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            date: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            event: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            source: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            user: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            host: Option<&'a RawValue>,
+            #[serde(rename = "event.category", borrow, default)]
+            event_category: Option<&'a RawValue>,
+            #[serde(rename = "event.action", borrow, default)]
+            event_action: Option<&'a RawValue>,
+            #[serde(rename = "event.outcome", borrow, default)]
+            event_outcome: Option<&'a RawValue>,
+            #[serde(rename = "source.ip", borrow, default)]
+            source_ip: Option<&'a RawValue>,
+            #[serde(rename = "user.name", borrow, default)]
+            user_name: Option<&'a RawValue>,
+            #[serde(rename = "host.name", borrow, default)]
+            host_name: Option<&'a RawValue>,
+        }
+        let probe: Probe<'_> = match serde_json::from_slice(text) {
+            Ok(probe) if text.trim_ascii_start().first() == Some(&b'{') => probe,
+            // Anything unusual (repeated keys, not an object): the full parse decides.
+            _ => {
+                let event = Event::from_json(text, received_at)?;
+                return Ok(Columns::of(&event));
+            }
+        };
+        Event::validate_json(text)?;
+        let value = |raw: Option<&RawValue>| {
+            raw.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        };
+        let mut timestamp = received_at;
+        for raw in [probe.at, probe.timestamp, probe.date].into_iter().flatten() {
+            let parsed: Value = serde_json::from_str(raw.get())
+                .map_err(|error| EventError::Json(error.to_string()))?;
+            if !parsed.is_null() {
+                timestamp = parse_time(&parsed)
+                    .map_err(|reason| EventError::Timestamp { field: "@timestamp", reason })?;
+                break;
+            }
+        }
+        // Dotted names win over nested ones, as in `Event::get`.
+        let field =
+            |dotted: Option<&RawValue>, nested: Option<&RawValue>, key: &str| -> Option<Value> {
+                value(dotted).or_else(|| {
+                    value(nested).and_then(|inner| match inner {
+                        Value::Object(mut map) => map.remove(key).or_else(|| {
+                            let (head, rest) = key.split_once('.')?;
+                            match map.remove(head)? {
+                                Value::Object(mut deeper) => deeper.remove(rest),
+                                _ => None,
+                            }
+                        }),
+                        _ => None,
+                    })
+                })
+            };
+        let text_of = |value: Option<Value>| match value {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        };
+        let category = match field(probe.event_category, probe.event, "category") {
+            Some(Value::String(text)) => Some(text),
+            Some(Value::Array(items)) => items.into_iter().next().and_then(|first| match first {
+                Value::String(text) => Some(text),
+                _ => None,
+            }),
+            _ => None,
+        };
+        Ok(Columns {
+            timestamp,
+            category,
+            action: text_of(field(probe.event_action, probe.event, "action")),
+            outcome: text_of(field(probe.event_outcome, probe.event, "outcome")),
+            source_ip: text_of(field(probe.source_ip, probe.source, "ip"))
+                .and_then(|text| text.parse::<IpAddr>().ok())
+                .map(|ip| ip.to_string()),
+            user_name: text_of(field(probe.user_name, probe.user, "name")),
+            host_name: text_of(field(probe.host_name, probe.host, "name")),
+        })
+    }
+
+    pub fn of(event: &Event) -> Columns {
+        Columns {
+            timestamp: event.timestamp,
+            category: event.category().map(str::to_owned),
+            action: event.action().map(str::to_owned),
+            outcome: event.outcome().map(str::to_owned),
+            source_ip: event.source_ip().map(|ip| ip.to_string()),
+            user_name: event.user_name().map(str::to_owned),
+            host_name: event.host_name().map(str::to_owned),
+        }
+    }
+}
+
 fn lookup_nested<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     let (head, rest) = name.split_once('.')?;
     match fields.get(head)? {
@@ -168,6 +366,17 @@ fn depth_exceeds(map: &Map<String, Value>, limit: usize) -> bool {
         }
     }
     limit == 0 || map.values().any(|value| value_depth_exceeds(value, limit - 1))
+}
+
+/// `parse_time` on JSON text, without building a `Value` for the common plain string.
+fn parse_raw_time(raw: &str) -> Result<Timestamp, String> {
+    if let Some(inner) = raw.strip_prefix('"').and_then(|rest| rest.strip_suffix('"'))
+        && !inner.contains('\\')
+    {
+        return inner.parse::<Timestamp>().map_err(|error| error.to_string());
+    }
+    let value: Value = serde_json::from_str(raw).map_err(|error| error.to_string())?;
+    parse_time(&value)
 }
 
 fn parse_time(value: &Value) -> Result<Timestamp, String> {
@@ -244,6 +453,78 @@ mod tests {
         let none = Event::from_json(br#"{"message":"x"}"#, received()).unwrap();
         assert_eq!(none.timestamp, received());
         assert_eq!(none.get_str("@timestamp"), Some("2026-01-02T03:04:05Z"));
+    }
+
+    /// `validate_json` is the ingest fast path: it must accept exactly what `from_json` accepts,
+    /// or an acknowledged event could fail later.
+    #[test]
+    fn validation_agrees_with_parsing() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            br#"{"@timestamp":null,"timestamp":"2026-01-01T00:00:00Z"}"#.to_vec(),
+            br#"{"@timestamp":null,"timestamp":"bad"}"#.to_vec(),
+            br#"{"date":"2026-01-01T00:00:00+02:00"}"#.to_vec(),
+            br#"{"date":true}"#.to_vec(),
+            br#"{"a":"\"{{{{"}"#.to_vec(),
+            b"[]".to_vec(),
+            b"\"text\"".to_vec(),
+            b"{} {}".to_vec(),
+            b"".to_vec(),
+        ];
+        for depth in 28..38 {
+            cases.push(
+                format!("{{\"x\":{}1{}}}", "[".repeat(depth), "]".repeat(depth)).into_bytes(),
+            );
+            cases.push(
+                format!("{}{{}}{}", r#"{"a":"#.repeat(depth), "}".repeat(depth)).into_bytes(),
+            );
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let alphabet = br#"{}[]":,0.e-1t"@timestampdate\ "#;
+        for _ in 0..20_000 {
+            let mut bytes = vec![b'{'];
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                bytes.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            cases.push(bytes);
+        }
+        for case in cases {
+            let validated = Event::validate_json(&case);
+            let parsed = Event::from_json(&case, received());
+            assert_eq!(
+                validated.is_ok(),
+                parsed.is_ok(),
+                "{}: {validated:?} vs {parsed:?}",
+                String::from_utf8_lossy(&case)
+            );
+        }
+    }
+
+    #[test]
+    fn columns_read_shallowly_agree_with_the_event() {
+        let cases: [&[u8]; 8] = [
+            br#"{"@timestamp":"2026-03-01T10:00:00Z","source":{"ip":"::ffff:203.0.113.5"},"user.name":"ana","user":{"name":"bo"},"event":{"category":["authentication","web"],"outcome":"failure","action":"login"},"host":{"name":"h"}}"#,
+            br#"{"timestamp":"2026-03-01T10:00:00Z","source":"not an object","event":{"category":7}}"#,
+            br#"{"date":1772359200.25,"source.ip":"2001:db8::1","event.outcome":"success"}"#,
+            br#"{"@timestamp":null,"date":5,"user":{"name":"\u00e9ve"}}"#,
+            br#"{"source":{"ip":"999.1.1.1"},"host.name":null}"#,
+            br#"{"a":1,"a":2,"user.name":"dup"}"#,
+            br#"{"event":{"category":"iam"},"event.category":"file"}"#,
+            br#"{"user":{"name":{"first":"x"}}}"#,
+        ];
+        for case in cases {
+            let event = Event::from_json(case, received()).unwrap();
+            assert_eq!(
+                Columns::read(case, received()).unwrap(),
+                Columns::of(&event),
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+        assert!(Columns::read(b"[1]", received()).is_err());
+        assert!(Columns::read(br#"{"date":"x"}"#, received()).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use firebreak_core::{Clock, Event};
+use firebreak_core::Clock;
 use firebreak_store::{AuditRecord, EventRecord, Store};
 use jiff::Timestamp;
 use tokio::sync::watch;
@@ -92,8 +92,8 @@ fn decode(records: &[Record], now: Timestamp) -> (Vec<EventRecord>, Vec<AuditRec
         for (seq, line) in (record.first_seq..).zip(lines) {
             // Lines were normalised before they were written, so they parse; a line that does not
             // (disk corruption the CRC missed) is logged and skipped, keeping the numbering.
-            match Event::from_json(line, received_at) {
-                Ok(event) => rows.push(EventRecord::from_event(seq, received_at, &event)),
+            match EventRecord::from_raw(seq, received_at, line) {
+                Ok(row) => rows.push(row),
                 Err(error) => {
                     tracing::error!(seq, %error, "Skipped an unreadable event in the spool.")
                 }

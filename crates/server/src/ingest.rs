@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use firebreak_core::Event;
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::{Ingest, Need};
@@ -51,8 +50,11 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    fn accept(&mut self, event: &Event) {
-        self.payload.extend_from_slice(event.to_json().as_bytes());
+    /// Keeps one event's bytes as they came, on one line of the payload.
+    fn accept(&mut self, raw: &[u8]) {
+        let raw = raw.trim_ascii();
+        // A raw newline in valid JSON can only be whitespace between tokens.
+        self.payload.extend(raw.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
         self.payload.push(b'\n');
         self.accepted += 1;
     }
@@ -63,31 +65,36 @@ impl Parsed {
             self.errors.push(LineError { line, item, reason });
         }
     }
+
+    fn check(&mut self, raw: &[u8], line: u64, item: Option<u64>, max_event_bytes: usize) {
+        if raw.len() > max_event_bytes {
+            let what = if item.is_some() { "event" } else { "line" };
+            self.reject(
+                line,
+                item,
+                format!("the {what} is larger than the limit of {max_event_bytes} bytes"),
+            );
+            return;
+        }
+        match Event::validate_json(raw) {
+            Ok(()) => self.accept(raw),
+            Err(error) => self.reject(line, item, error.to_string()),
+        }
+    }
 }
 
 /// Splits and checks a body. Pure, so that it can be tested and fuzzed without a server.
-pub fn parse_body(body: &[u8], received_at: jiff::Timestamp, max_event_bytes: usize) -> Parsed {
+///
+/// Each event is checked with `Event::validate_json` (what the store will accept) and kept as
+/// the bytes that came: no event is parsed into a tree or written out again on this path.
+pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
     let mut parsed = Parsed::default();
     let trimmed = body.trim_ascii_start();
     if trimmed.first() == Some(&b'[') {
         match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(trimmed) {
             Ok(items) => {
                 for (index, item) in items.into_iter().enumerate() {
-                    let index = index as u64;
-                    if item.get().len() > max_event_bytes {
-                        parsed.reject(
-                            0,
-                            Some(index),
-                            format!(
-                                "the event is larger than the limit of {max_event_bytes} bytes"
-                            ),
-                        );
-                        continue;
-                    }
-                    match Event::from_json(item.get().as_bytes(), received_at) {
-                        Ok(event) => parsed.accept(&event),
-                        Err(error) => parsed.reject(0, Some(index), error.to_string()),
-                    }
+                    parsed.check(item.get().as_bytes(), 0, Some(index as u64), max_event_bytes);
                 }
             }
             Err(error) => parsed.reject(
@@ -112,34 +119,40 @@ pub fn parse_body(body: &[u8], received_at: jiff::Timestamp, max_event_bytes: us
             );
             continue;
         }
-        // A line may hold several objects back to back.
-        let mut stream = serde_json::Deserializer::from_slice(line).into_iter::<Value>();
-        loop {
-            match stream.next() {
-                None => break,
-                Some(Ok(value)) => match Event::from_value(value, received_at) {
-                    Ok(event) => parsed.accept(&event),
-                    Err(error) => parsed.reject(number, None, error.to_string()),
-                },
-                Some(Err(error)) => {
-                    parsed.reject(
-                        number,
-                        None,
-                        format!("invalid JSON at column {}: {error}", error.column()),
-                    );
-                    break;
+        match Event::validate_json(line) {
+            Ok(()) => parsed.accept(line),
+            // Perhaps several objects back to back (Fluent Bit's `json_stream`).
+            Err(first_error) => {
+                let mut stream = serde_json::Deserializer::from_slice(line)
+                    .into_iter::<&serde_json::value::RawValue>();
+                let mut values = Vec::new();
+                let whole = loop {
+                    match stream.next() {
+                        None => break true,
+                        Some(Ok(raw)) => values.push(raw),
+                        Some(Err(_)) => break false,
+                    }
+                };
+                if whole && values.len() > 1 {
+                    for raw in values {
+                        parsed.check(raw.get().as_bytes(), number, None, max_event_bytes);
+                    }
+                } else {
+                    let reason = match first_error {
+                        firebreak_core::EventError::Json(reason) => {
+                            format!("invalid JSON: {reason}")
+                        }
+                        other => other.to_string(),
+                    };
+                    parsed.reject(number, None, reason);
                 }
             }
         }
     }
     // A single object pretty-printed over several lines fails line by line; read it whole.
-    if parsed.accepted == 0
-        && parsed.rejected > 1
-        && let Ok(value) = serde_json::from_slice::<Value>(trimmed)
-        && let Ok(event) = Event::from_value(value, received_at)
-    {
+    if parsed.accepted == 0 && parsed.rejected > 1 && Event::validate_json(trimmed).is_ok() {
         let mut whole = Parsed::default();
-        whole.accept(&event);
+        whole.accept(trimmed);
         return whole;
     }
     parsed
@@ -174,7 +187,7 @@ pub async fn post_events(
     let body = if gzip { gunzip(&body, limit)? } else { body.to_vec() };
     let received_at = state.clock.now();
     let max_event = state.config.ingest.max_event_bytes;
-    let parsed = tokio::task::spawn_blocking(move || parse_body(&body, received_at, max_event))
+    let parsed = tokio::task::spawn_blocking(move || parse_body(&body, max_event))
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?;
     state.metrics.events_rejected.add(parsed.rejected);
@@ -222,10 +235,6 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
 mod tests {
     use super::*;
 
-    fn now() -> jiff::Timestamp {
-        "2026-06-01T00:00:00Z".parse().unwrap()
-    }
-
     fn lines(parsed: &Parsed) -> Vec<String> {
         String::from_utf8(parsed.payload.clone()).unwrap().lines().map(str::to_owned).collect()
     }
@@ -233,12 +242,13 @@ mod tests {
     #[test]
     fn ndjson_keeps_good_lines_and_names_bad_ones() {
         let body = b"{\"message\":\"a\"}\n\n{oops\n[1]\n{\"message\":\"b\"}{\"message\":\"c\"}\n{\"@timestamp\":\"nope\"}\n";
-        let parsed = parse_body(body, now(), 1000);
+        let parsed = parse_body(body, 1000);
         assert_eq!(parsed.accepted, 3);
         assert_eq!(parsed.rejected, 3);
         let where_: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
         assert_eq!(where_, vec![3, 4, 6]);
         assert!(parsed.errors[0].reason.contains("invalid JSON"), "{:?}", parsed.errors);
+        assert_eq!(lines(&parsed)[1], r#"{"message":"b"}"#, "back-to-back objects are split");
         assert!(parsed.errors[1].reason.contains("must be a JSON object"));
         assert!(parsed.errors[2].reason.contains("@timestamp"));
         assert_eq!(lines(&parsed).len(), 3);
@@ -246,11 +256,11 @@ mod tests {
 
     #[test]
     fn arrays_name_the_bad_item() {
-        let parsed = parse_body(br#" [{"log":"a","date":1.5}, 7, {"log":"b"}]"#, now(), 1000);
+        let parsed = parse_body(br#" [{"log":"a","date":1.5}, 7, {"log":"b"}]"#, 1000);
         assert_eq!((parsed.accepted, parsed.rejected), (2, 1));
         assert_eq!(parsed.errors[0].item, Some(1));
-        assert!(lines(&parsed)[0].contains("1970-01-01T00:00:01.5Z"));
-        let broken = parse_body(b"[{\"a\":1},", now(), 1000);
+        assert_eq!(lines(&parsed)[0], r#"{"log":"a","date":1.5}"#);
+        let broken = parse_body(b"[{\"a\":1},", 1000);
         assert_eq!((broken.accepted, broken.rejected), (0, 1));
     }
 
@@ -258,7 +268,6 @@ mod tests {
     fn a_pretty_printed_object_is_one_event() {
         let parsed = parse_body(
             b"{\n  \"message\": \"x\",\n  \"source\": {\"ip\": \"192.0.2.1\"}\n}\n",
-            now(),
             1000,
         );
         assert_eq!((parsed.accepted, parsed.rejected), (1, 0));
@@ -267,7 +276,7 @@ mod tests {
     #[test]
     fn oversized_lines_are_rejected_alone() {
         let big = format!("{{\"message\":\"{}\"}}\n{{\"message\":\"ok\"}}", "x".repeat(200));
-        let parsed = parse_body(big.as_bytes(), now(), 100);
+        let parsed = parse_body(big.as_bytes(), 100);
         assert_eq!((parsed.accepted, parsed.rejected), (1, 1));
         assert_eq!(parsed.errors[0].line, 1);
     }
@@ -285,7 +294,7 @@ mod tests {
                 let alphabet = b"{}[]\":,\n 0a\\\xff";
                 bytes.push(alphabet[(seed % alphabet.len() as u64) as usize]);
             }
-            let parsed = parse_body(&bytes, now(), 64);
+            let parsed = parse_body(&bytes, 64);
             assert!(parsed.errors.len() <= MAX_LISTED_ERRORS);
         }
     }

@@ -63,6 +63,31 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// Indexes an event kept as the bytes that came (`doc` is those bytes; `ts` is the event
+    /// time as `Event::from_json` would read it).
+    pub fn from_raw(
+        id: i64,
+        received_at: Timestamp,
+        raw: &[u8],
+    ) -> Result<EventRecord, firebreak_core::EventError> {
+        let columns = firebreak_core::event::Columns::read(raw, received_at)?;
+        let doc = std::str::from_utf8(raw)
+            .map_err(|error| firebreak_core::EventError::Json(error.to_string()))?
+            .to_owned();
+        Ok(EventRecord {
+            id,
+            ts: columns.timestamp,
+            received_at,
+            category: columns.category,
+            action: columns.action,
+            outcome: columns.outcome,
+            source_ip: columns.source_ip,
+            user_name: columns.user_name,
+            host_name: columns.host_name,
+            doc,
+        })
+    }
+
     pub fn from_event(id: i64, received_at: Timestamp, event: &Event) -> EventRecord {
         EventRecord {
             id,

@@ -22,8 +22,11 @@ pub struct EventsQuery {
 pub struct StoredEvent {
     /// The ingest sequence number.
     pub id: i64,
+    /// The event time (`@timestamp`, else Vector's `timestamp`, else Fluent Bit's `date`, else
+    /// the time of receipt), RFC 3339 in UTC.
+    pub timestamp: String,
     pub received_at: String,
-    /// The event as ECS JSON.
+    /// The event as it was received.
     #[schema(value_type = Object)]
     pub event: serde_json::Value,
 }
@@ -51,6 +54,7 @@ pub async fn list(
         .into_iter()
         .map(|row| StoredEvent {
             id: row.id,
+            timestamp: row.ts.to_string(),
             received_at: row.received_at.to_string(),
             event: serde_json::from_str(&row.doc).unwrap_or(serde_json::Value::String(row.doc)),
         })
