@@ -108,6 +108,47 @@ impl Deadline {
     }
 }
 
+impl Deadline {
+    /// A compact code for tests and logs: `due T`, `asap T` (without undue delay, at the latest
+    /// T), `asap`, `pending FIELD[ | T]`, `after NOTICE[ | T]`.
+    pub fn code(&self) -> String {
+        let bound = |t: &Option<Timestamp>| t.map(|t| format!(" | {t}")).unwrap_or_default();
+        match self {
+            Deadline::Due { at, asap: false } => format!("due {at}"),
+            Deadline::Due { at, asap: true } => format!("asap {at}"),
+            Deadline::Asap => "asap".to_string(),
+            Deadline::Pending { missing, latest, .. } => {
+                format!("pending {}{}", missing.join(","), bound(latest))
+            }
+            Deadline::AfterNotice { notice, latest, .. } => {
+                format!("after {notice}{}", bound(latest))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Deadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let latest = |t: &Option<Timestamp>| match t {
+            Some(t) => format!("; at the latest {t}"),
+            None => String::new(),
+        };
+        match self {
+            Deadline::Due { at, asap: true } => {
+                write!(f, "without undue delay, at the latest {at}")
+            }
+            Deadline::Due { at, asap: false } => write!(f, "by {at}"),
+            Deadline::Asap => f.write_str("without undue delay (no fixed limit)"),
+            Deadline::Pending { missing, latest: l, .. } => {
+                write!(f, "pending: record {}{}", missing.join(", "), latest(l))
+            }
+            Deadline::AfterNotice { notice, relation, latest: l, .. } => {
+                write!(f, "{relation} notice `{notice}` (not sent yet){}", latest(l))
+            }
+        }
+    }
+}
+
 /// How a deadline was counted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clock {
@@ -327,8 +368,9 @@ fn evaluate(rule: &Rule, facts: &Facts, table: &RulesTable) -> Outcome {
 fn clock_start(rule: &Rule, facts: &Facts) -> Option<(&'static str, Timestamp)> {
     if let Some(p) = &rule.deadline.within
         && let Anchor::Moment(m) | Anchor::YearEndOf(m) = p.after
+        && let Some(t) = facts.moments.get(m)
     {
-        return facts.moments.get(m).map(|t| (moment_name(m), t));
+        return Some((moment_name(m), t));
     }
     [Moment::Discovery, Moment::Awareness, Moment::Determination]
         .into_iter()
