@@ -305,9 +305,6 @@ enum Outcome {
 }
 
 fn evaluate(rule: &Rule, facts: &Facts, table: &RulesTable) -> Outcome {
-    if !rule.in_force {
-        return Outcome::No("not in force".into(), true);
-    }
     let mut why = Vec::new();
     // Geography first: a rule for another place is out of scope, not "not triggered".
     match geography(rule, facts) {
@@ -354,6 +351,13 @@ fn evaluate(rule: &Rule, facts: &Facts, table: &RulesTable) -> Outcome {
         Truth::Yes(w) => why.push(w),
         Truth::No(r) => return Outcome::No(r, true),
         Truth::Unknown(f, _) => missing.push(f),
+    }
+    if !rule.in_force {
+        // Checked last, so only organisations the rule would cover are told it is not in force.
+        return Outcome::No(
+            "not in force yet; it would apply on these facts, so plan for it".into(),
+            true,
+        );
     }
     if missing.is_empty() {
         Outcome::Applies(why)
@@ -485,6 +489,15 @@ fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> T
         Condition::DataSet(name) => {
             let cats = table.data_sets.get(name).map(Vec::as_slice).unwrap_or(&[]);
             data_match(cats, facts, Some(name))
+        }
+        Condition::SectorAny(sectors) => {
+            match sectors.iter().find(|s| facts.organisation.sectors.contains(s)) {
+                Some(s) => Truth::Yes(format!("the organisation is in the {} sector", s.name())),
+                None => Truth::No(format!(
+                    "the organisation is not in the {} sector",
+                    sectors.iter().map(|s| s.name()).collect::<Vec<_>>().join(" or ")
+                )),
+            }
         }
         Condition::TurnoverAudOver(v) => match facts.organisation.annual_turnover_aud {
             Some(t) if t > *v => Truth::Yes(format!("annual turnover AUD {t} > {v}")),

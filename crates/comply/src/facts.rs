@@ -253,6 +253,10 @@ pub struct Organisation {
     /// Regulatory entity types that apply.
     #[serde(default)]
     pub entity_types: Vec<EntityType>,
+    /// Sectors the organisation works in. Rules may match on them with `sector_any`; the built-in
+    /// rules decide on entity types, which are more precise.
+    #[serde(default)]
+    pub sectors: Vec<Sector>,
     /// Countries where the organisation is established (ISO 3166-1 alpha-2).
     #[serde(default)]
     pub established_in: Vec<Country>,
@@ -296,6 +300,56 @@ pub enum EntityType {
     CriticalInfrastructure,
     /// Provider of public electronic communications services (UK PECR).
     TelecomProvider,
+}
+
+/// Economic sectors (NIS2 Annexes I and II, broadly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sector {
+    /// Health care.
+    Health,
+    /// Banking, insurance and financial-market infrastructure.
+    Finance,
+    /// Energy.
+    Energy,
+    /// Transport.
+    Transport,
+    /// Drinking and waste water.
+    Water,
+    /// Digital infrastructure and ICT service management.
+    DigitalInfrastructure,
+    /// Telecommunications.
+    Telecom,
+    /// Public administration.
+    PublicAdministration,
+    /// Education, including colleges.
+    Education,
+    /// Retail and e-commerce.
+    Retail,
+    /// Manufacturing.
+    Manufacturing,
+    /// Anything else.
+    Other,
+}
+
+impl Sector {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sector::Health => "health",
+            Sector::Finance => "finance",
+            Sector::Energy => "energy",
+            Sector::Transport => "transport",
+            Sector::Water => "water",
+            Sector::DigitalInfrastructure => "digital_infrastructure",
+            Sector::Telecom => "telecom",
+            Sector::PublicAdministration => "public_administration",
+            Sector::Education => "education",
+            Sector::Retail => "retail",
+            Sector::Manufacturing => "manufacturing",
+            Sector::Other => "other",
+        }
+    }
 }
 
 /// Controller or processor.

@@ -42,7 +42,7 @@
 //! | `[narrative]` | text for notice drafts: `title`, `what_happened`, `records_affected`, `likely_consequences`, `measures_taken`, `steps_for_individuals`, `contact`, `material_impact` |
 //! | `[moments]` | clock anchors: `occurred`, `suspected`, `discovery`, `awareness`, `determination`, `classification`, `materiality_determination`, `assessment`, `ransom_payment` (see [`facts::Moments`]) |
 //! | `[[affected]]` | `{ country = "US", state = "CA", count = 1200 }`: ISO 3166-1 alpha-2 country, USPS state code only for the US, one entry per place |
-//! | `[organisation]` | `name`, `entity_types` (see [`facts::EntityType`]), `established_in` (countries), `role` (`controller`/`processor`), `small_agent`, `annual_turnover_aud` |
+//! | `[organisation]` | `name`, `entity_types` (see [`facts::EntityType`]), `sectors` (see [`facts::Sector`]), `established_in` (countries), `role` (`controller`/`processor`), `small_agent`, `annual_turnover_aud` |
 //! | `[risk]` | `level` (`none` < `low` < `risk` < `high`) and yes/no findings: `significant_incident`, `major_ict_incident`, `material`, `notification_incident`, `reportable_cybersecurity_incident`, `cert_in_listed`, `ransom_paid` |
 //! | `[notices_sent]` | `rule-id = "instant"` for notices already sent |
 //!

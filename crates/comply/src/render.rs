@@ -47,13 +47,16 @@ pub fn render_text(a: &Assessment) -> String {
         );
         if let Some(c) = &o.clock {
             let cal = c.calendar.map(|c| format!(", {}", c.describe())).unwrap_or_default();
+            let day_end = match c.unit {
+                Unit::Hours => String::new(),
+                _ => format!("; days end 23:59:59 {}", c.time_zone),
+            };
             let _ = writeln!(
                 out,
-                "    clock:      {} {} after {}{cal}; days end 23:59:59 {}",
+                "    clock:      {} {} after {}{cal}{day_end}",
                 c.amount,
                 c.unit.name(c.amount),
-                c.anchor,
-                c.time_zone
+                c.anchor
             );
         }
         for w in &o.why {
@@ -142,6 +145,7 @@ fn describe_condition(c: &Condition) -> String {
         Condition::EntityAny(t) => format!("entity is {}", list(val(serde_json::to_value(t)))),
         Condition::EntityNone(t) => format!("entity is not {}", list(val(serde_json::to_value(t)))),
         Condition::Role(r) => format!("acts as {}", json(val(serde_json::to_value(r)))),
+        Condition::SectorAny(v) => format!("sector is {}", list(val(serde_json::to_value(v)))),
         Condition::RiskAtLeast(l) => format!("risk ≥ {}", l.name()),
         Condition::Flag(f) => format!("{} = true", f.field()),
         Condition::DataAny(d) => format!("data includes {}", list(val(serde_json::to_value(d)))),

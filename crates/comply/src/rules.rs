@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::calendar::HolidayCalendar;
-use crate::facts::{Country, DataCategory, EntityType, Moment, RiskLevel, Role, UsState};
+use crate::facts::{Country, DataCategory, EntityType, Moment, RiskLevel, Role, Sector, UsState};
 
 /// The built-in table, compiled into the crate.
 const BUILTIN: &str = include_str!("rules.toml");
@@ -232,6 +232,8 @@ pub enum Condition {
     EntityNone(Vec<EntityType>),
     /// The organisation acts in this role.
     Role(Role),
+    /// The organisation works in at least one of these sectors.
+    SectorAny(Vec<Sector>),
     /// The assessed risk is at least this level.
     RiskAtLeast(RiskLevel),
     /// A yes/no finding of the risk assessment is yes.
