@@ -198,7 +198,7 @@ pub struct NotTriggered {
     pub in_scope: bool,
 }
 
-/// Errors in computing an assessment.
+/// Why one rule's deadline could not be computed (reported in `undetermined`).
 #[derive(Debug, thiserror::Error)]
 pub enum ComputeError {
     /// Deadline arithmetic failed.
@@ -226,8 +226,10 @@ enum Truth {
     Unknown(String, String),
 }
 
-/// Applies the table to the facts.
-pub fn compute(facts: &Facts, table: &RulesTable) -> Result<Assessment, ComputeError> {
+/// Applies the table to the facts. Never fails: a deadline that cannot be computed (dates at the
+/// edge of the representable range, a zone missing from a hand-built table) moves its rule to
+/// `undetermined` with the reason, rather than hiding the other obligations.
+pub fn compute(facts: &Facts, table: &RulesTable) -> Assessment {
     let mut applicable: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut undetermined = Vec::new();
     let mut not_triggered = Vec::new();
@@ -256,7 +258,19 @@ pub fn compute(facts: &Facts, table: &RulesTable) -> Result<Assessment, ComputeE
     let mut obligations = Vec::new();
     for rule in &table.rules {
         let Some(why) = applicable.get(rule.id.as_str()) else { continue };
-        let (deadline, clock, mut trail) = ctx.deadline(rule)?;
+        let (deadline, clock, mut trail) = match ctx.deadline(rule) {
+            Ok(d) => d,
+            Err(e) => {
+                undetermined.push(Undetermined {
+                    rule_id: rule.id.clone(),
+                    regime: rule.regime.clone(),
+                    citation: rule.citation.clone(),
+                    missing: vec!["a deadline within the supported date range".into()],
+                    why: vec![e.to_string()],
+                });
+                continue;
+            }
+        };
         let mut why = why.clone();
         why.append(&mut trail);
         obligations.push(Obligation {
@@ -277,12 +291,7 @@ pub fn compute(facts: &Facts, table: &RulesTable) -> Result<Assessment, ComputeE
         });
     }
     obligations.sort_by_key(sort_key);
-    Ok(Assessment {
-        table_version: table.version.clone(),
-        obligations,
-        undetermined,
-        not_triggered,
-    })
+    Assessment { table_version: table.version.clone(), obligations, undetermined, not_triggered }
 }
 
 /// Fixed deadlines first (earliest first), then bounded ones, then open-ended ones.

@@ -22,7 +22,7 @@
 //!     level = "risk"
 //! "#)?;
 //! let table = RulesTable::builtin()?;
-//! let assessment = compute(&facts, &table)?;
+//! let assessment = compute(&facts, &table);
 //! assert_eq!(assessment.obligations[0].rule_id, "gdpr-33");
 //! let _report = render_text(&assessment); // or serde_json::to_string(&assessment)
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -205,6 +205,26 @@ pub fn rules_markdown(table: &RulesTable) -> String {
 - **Without undue delay** is shown as such; an outer limit, if any, is the latest, not the target.\n\
 - **Encryption** exempts only where the row says so: `unless_key_compromised` (exempt if encrypted and the key is safe), `hhs_secured` (HIPAA: only PHI secured per HHS guidance).\n\n",
     );
+    let _ = writeln!(out, "## Overview\n");
+    let _ = writeln!(out, "| Rule | Jurisdiction | Recipient | Deadline | Conf. |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for r in &table.rules {
+        let status = if r.in_force { "" } else { " (not in force)" };
+        let _ = writeln!(
+            out,
+            "| `{}`{status} | {} | {} | {} | {} |",
+            r.id,
+            cell(&r.jurisdiction),
+            r.recipient.name(),
+            cell(&describe_deadline(&r.deadline)),
+            match r.confidence {
+                Confidence::H => "H",
+                Confidence::M => "M",
+                Confidence::L => "L",
+            }
+        );
+    }
+    out.push('\n');
     let mut regime = "";
     for r in &table.rules {
         if r.regime != regime {
@@ -298,7 +318,7 @@ mod tests {
     fn text_report_cites_sources_and_reasons() {
         let facts = Facts::from_toml(include_str!("../examples/facts.toml")).unwrap();
         let table = RulesTable::builtin().unwrap();
-        let a = compute(&facts, &table).unwrap();
+        let a = compute(&facts, &table);
         let text = render_text(&a);
         for o in &a.obligations {
             assert!(text.contains(&o.citation), "{}", o.citation);
@@ -312,7 +332,7 @@ mod tests {
     #[test]
     fn assessment_round_trips_through_json() {
         let facts = Facts::from_toml(include_str!("../examples/facts.toml")).unwrap();
-        let a = compute(&facts, &RulesTable::builtin().unwrap()).unwrap();
+        let a = compute(&facts, &RulesTable::builtin().unwrap());
         let json = serde_json::to_string_pretty(&a).unwrap();
         let back: Assessment = serde_json::from_str(&json).unwrap();
         assert_eq!(a, back);

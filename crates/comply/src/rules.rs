@@ -705,6 +705,68 @@ mod tests {
     }
 
     #[test]
+    fn the_table_covers_the_required_regimes() {
+        let t = RulesTable::builtin().unwrap();
+        let required = [
+            "gdpr-33",
+            "gdpr-33-2",
+            "gdpr-34",
+            "uk-gdpr-33",
+            "uk-gdpr-34",
+            "nis2-early-warning",
+            "nis2-notification",
+            "nis2-final",
+            "dora-initial",
+            "dora-intermediate",
+            "dora-final",
+            "us-hipaa-individuals",
+            "us-hipaa-hhs-500",
+            "us-hipaa-hhs-log",
+            "us-hipaa-media",
+            "us-hipaa-ba",
+            "us-ftc-hbnr-individuals",
+            "us-sec-8k-105",
+            "us-glba-safeguards",
+            "us-bank-36h",
+            "us-nydfs-500-17",
+            "us-circia-incident",
+            "ca-pipeda-opc",
+            "au-ndb-assessment",
+            "au-ransom",
+            "br-lgpd-anpd",
+            "sg-pdpa-pdpc",
+            "in-cert-in",
+            "jp-appi-ppc-final",
+            "za-popia-regulator",
+        ];
+        for id in required {
+            assert!(t.get(id).is_some(), "{id}");
+        }
+        // Every state of the research table, with its individual notice.
+        for st in
+            "AL AZ CA CO CT DE DC FL IL IN IA LA ME MD MA NM NY OH OK OR PA PR RI SD TN TX VT WA WI"
+                .split(' ')
+        {
+            let id = format!("us-{}-individuals", st.to_lowercase());
+            assert!(t.get(&id).is_some(), "{id}");
+        }
+        assert!(!t.get("us-circia-incident").unwrap().in_force);
+    }
+
+    #[test]
+    fn thresholds_keep_their_operators() {
+        let t = RulesTable::builtin().unwrap();
+        let op = |id: &str| t.get(id).unwrap().threshold.map(|x| (x.op, x.value));
+        assert_eq!(op("us-hipaa-media"), Some((Op::Gt, 500)));
+        assert_eq!(op("us-hipaa-hhs-500"), Some((Op::Ge, 500)));
+        assert_eq!(op("us-glba-safeguards"), Some((Op::Ge, 500)));
+        assert_eq!(op("us-co-ag"), Some((Op::Ge, 500)));
+        assert_eq!(op("us-ca-ag"), Some((Op::Gt, 500)));
+        assert_eq!(op("us-tx-ag"), Some((Op::Ge, 250)));
+        assert_eq!(op("us-dc-ag"), Some((Op::Ge, 50)));
+    }
+
+    #[test]
     fn invalid_tables_are_rejected_with_the_rule_named() {
         let base = r#"
 version = "1"

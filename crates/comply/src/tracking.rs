@@ -176,7 +176,7 @@ mod tests {
         )
         .unwrap();
         let table = RulesTable::builtin().unwrap();
-        let a = compute(&facts, &table).unwrap();
+        let a = compute(&facts, &table);
         let ob = a.obligations.iter().find(|o| o.rule_id == "gdpr-33").unwrap();
         let before = ts("2026-03-04T00:00:00Z");
         let after = ts("2026-03-06T00:00:00Z");

@@ -6,7 +6,7 @@ use firebreak_comply::{Facts, RulesTable, compute};
 /// The deadline code of `rule` for facts built from `template` with `{}` replaced by `at`.
 fn code(rule: &str, template: &str, at: &str) -> String {
     let facts = Facts::from_toml(&template.replace("{}", at)).unwrap();
-    let a = compute(&facts, &RulesTable::builtin().unwrap()).unwrap();
+    let a = compute(&facts, &RulesTable::builtin().unwrap());
     match a.obligations.iter().find(|o| o.rule_id == rule) {
         Some(o) => o.deadline.code(),
         None => format!("not owed: {:?}", a.not_triggered.iter().find(|n| n.rule_id == rule)),
@@ -112,7 +112,7 @@ fn hipaa_sixty_days_and_the_annual_log() {
 #[test]
 fn nis2_hours_and_month() {
     let t = "[moments]\nawareness = \"{}\"\n[organisation]\nentity_types = [\"essential_entity\"]\nestablished_in = [\"PL\"]\n[risk]\nsignificant_incident = true\n";
-    table("nis2-early-warning", t, &[("2026-03-29T00:30:00Z", "due 2026-03-30T00:30:00Z")]);
+    table("nis2-early-warning", t, &[("2026-03-29T00:30:00Z", "asap 2026-03-30T00:30:00Z")]);
     table(
         "nis2-final",
         t,
@@ -150,7 +150,7 @@ fn singapore_and_cert_in() {
         t,
         &[
             // 500 is enough (≥ 500). 16:30 UTC is already the next day in Singapore.
-            ("2026-06-01T16:30:00Z", "due 2026-06-05T15:59:59Z"),
+            ("2026-06-01T16:30:00Z", "asap 2026-06-05T15:59:59Z"),
         ],
     );
     table("in-cert-in", t, &[("2026-12-31T21:00:00Z", "due 2027-01-01T03:00:00Z")]);

@@ -291,8 +291,8 @@ level = "low"
 significant_incident = true
 "#,
         owed: &[
-            ("nis2-early-warning", "due 2026-10-25T22:30:00Z"),
-            ("nis2-notification", "due 2026-10-27T22:30:00Z"),
+            ("nis2-early-warning", "asap 2026-10-25T22:30:00Z"),
+            ("nis2-notification", "asap 2026-10-27T22:30:00Z"),
             // Notification deadline is 28 Oct 00:30 EET → one month → 28 Nov 23:59:59 EET.
             ("nis2-final", "after nis2-notification | 2026-11-28T21:59:59Z"),
         ],
@@ -314,8 +314,8 @@ nis2-early-warning = "2026-10-25T08:00:00Z"
 nis2-notification = "2026-10-26T09:00:00Z"
 "#,
         owed: &[
-            ("nis2-early-warning", "due 2026-10-25T22:30:00Z"),
-            ("nis2-notification", "due 2026-10-27T22:30:00Z"),
+            ("nis2-early-warning", "asap 2026-10-25T22:30:00Z"),
+            ("nis2-notification", "asap 2026-10-27T22:30:00Z"),
             ("nis2-final", "due 2026-11-26T21:59:59Z"),
         ],
         not: &[],
@@ -446,7 +446,7 @@ count = 600
 [risk]
 level = "risk"
 "#,
-        owed: &[("sg-pdpa-pdpc", "due 2027-01-02T15:59:59Z")],
+        owed: &[("sg-pdpa-pdpc", "asap 2027-01-02T15:59:59Z")],
         not: &[("sg-pdpa-individuals", "below `high`")],
     },
     Case {
