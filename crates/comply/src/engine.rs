@@ -51,6 +51,8 @@ pub struct Obligation {
     pub last_checked: Date,
     /// When the notice is due.
     pub deadline: Deadline,
+    /// The head-count threshold the rule applied, with its exact operator.
+    pub threshold: Option<Threshold>,
     /// How the deadline was counted, when it has a clock.
     pub clock: Option<Clock>,
     /// When the notice was sent, if recorded.
@@ -284,6 +286,7 @@ pub fn compute(facts: &Facts, table: &RulesTable) -> Assessment {
             confidence: rule.confidence,
             last_checked: rule.last_checked,
             deadline,
+            threshold: rule.threshold,
             clock,
             sent: facts.notices_sent.get(&rule.id).copied(),
             why,

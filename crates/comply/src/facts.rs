@@ -439,6 +439,9 @@ SE IS LI NO";
 const EU: &str = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE";
 
 impl Country {
+    /// The United States, whose residents are also counted per state.
+    pub const US: Country = Country(*b"US");
+
     /// Parses an upper-case alpha-2 code, rejecting codes that are not assigned.
     pub fn parse(s: &str) -> Result<Country, String> {
         let b = s.as_bytes();
@@ -593,11 +596,9 @@ impl Facts {
 
     /// Checks what serde cannot: US states only under the US, no duplicate places.
     pub fn validate(&self) -> Result<(), FactsError> {
-        let us = Country::parse("US")
-            .map_err(|m| FactsError::Invalid { at: "US".into(), message: m })?;
         let mut seen = Vec::new();
         for (i, a) in self.affected.iter().enumerate() {
-            if a.state.is_some() && a.country != us {
+            if a.state.is_some() && a.country != Country::US {
                 return Err(FactsError::Invalid {
                     at: format!("affected[{i}].state"),
                     message: format!(

@@ -85,7 +85,7 @@ pub use engine::{
     Assessment, Clock, ComputeError, Deadline, NotTriggered, Obligation, Undetermined, compute,
 };
 pub use facts::{Facts, FactsError};
-pub use notice::{Draft, draft};
+pub use notice::{Draft, draft, drafts};
 pub use render::{render_text, rules_markdown};
 pub use rules::{RulesError, RulesTable};
 pub use tracking::{ObligationStatus, Reminder, reminders};

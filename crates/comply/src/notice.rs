@@ -264,6 +264,11 @@ pub fn draft(ob: &Obligation, facts: &Facts, table: &RulesTable) -> Draft {
     }
 }
 
+/// Drafts for every obligation of an assessment, in deadline order.
+pub fn drafts(a: &crate::engine::Assessment, facts: &Facts, table: &RulesTable) -> Vec<Draft> {
+    a.obligations.iter().map(|ob| draft(ob, facts, table)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +288,17 @@ mod tests {
         assert!(md.contains("Art. 33(3)(b)"), "{md}");
         assert!(md.contains("privacy@example.com"), "{md}");
         assert!(md.contains("1200 residents of US-CA"), "{md}");
+    }
+
+    #[test]
+    fn every_obligation_of_the_example_gets_a_draft() {
+        let facts = Facts::from_toml(EXAMPLE).unwrap();
+        let table = RulesTable::builtin().unwrap();
+        let a = compute(&facts, &table);
+        let all = drafts(&a, &facts, &table);
+        assert_eq!(all.len(), a.obligations.len());
+        let sec = all.iter().find(|d| d.rule_id == "us-ca-individuals").unwrap();
+        assert!(sec.to_markdown().contains("[MISSING: contact details of the credit bureaus"));
     }
 
     #[test]

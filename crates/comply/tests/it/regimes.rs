@@ -155,3 +155,72 @@ fn singapore_and_cert_in() {
     );
     table("in-cert-in", t, &[("2026-12-31T21:00:00Z", "due 2027-01-01T03:00:00Z")]);
 }
+
+#[test]
+fn dora_initial_four_hours_capped_at_twenty_four() {
+    let t = "[moments]\nawareness = \"2026-03-10T08:00:00Z\"\nclassification = \"{}\"\n[organisation]\nentity_types = [\"financial_entity_dora\"]\nestablished_in = [\"DE\"]\n[risk]\nmajor_ict_incident = true\n";
+    table(
+        "dora-initial",
+        t,
+        &[
+            ("2026-03-10T08:30:00Z", "due 2026-03-10T12:30:00Z"),
+            // Classified 23 h after awareness: one hour left under the 24-hour cap.
+            ("2026-03-11T07:00:00Z", "due 2026-03-11T08:00:00Z"),
+            // Classified after the cap has passed: four hours from classification.
+            ("2026-03-11T09:00:00Z", "due 2026-03-11T13:00:00Z"),
+        ],
+    );
+}
+
+#[test]
+fn us_federal_hours_and_days() {
+    let bank = "[moments]\ndetermination = \"{}\"\n[organisation]\nentity_types = [\"bank\"]\n[risk]\nnotification_incident = true\n";
+    // 36 elapsed hours across the US DST start (8 March 2026).
+    table("us-bank-36h", bank, &[("2026-03-07T20:00:00Z", "asap 2026-03-09T08:00:00Z")]);
+    let glba = "[moments]\ndiscovery = \"{}\"\n[[affected]]\ncountry = \"US\"\ncount = 800\n[organisation]\nentity_types = [\"glba_financial_institution\"]\n";
+    // 20 Oct + 30 days = 19 Nov, after the DST end: 23:59:59 EST.
+    table("us-glba-safeguards", glba, &[("2026-10-20T12:00:00Z", "asap 2026-11-20T04:59:59Z")]);
+    let hbnr = "data = [\"health\"]\n[moments]\ndiscovery = \"{}\"\n[[affected]]\ncountry = \"US\"\ncount = 10\n[organisation]\nentity_types = [\"phr_vendor\"]\n";
+    // 31 Dec 01:00 EST + 60 days = 1 March 2027.
+    table(
+        "us-ftc-hbnr-individuals",
+        hbnr,
+        &[("2026-12-31T06:00:00Z", "asap 2027-03-02T04:59:59Z")],
+    );
+    let nydfs = "[moments]\ndetermination = \"{}\"\nransom_payment = \"{}\"\n[organisation]\nentity_types = [\"nydfs_covered\"]\n[risk]\nreportable_cybersecurity_incident = true\nransom_paid = true\n";
+    table("us-nydfs-500-17", nydfs, &[("2026-03-06T18:00:00Z", "due 2026-03-09T18:00:00Z")]);
+    // Paid 1 Oct 23:00 EDT: 30 days → 31 Oct, 23:59:59 EDT.
+    table(
+        "us-nydfs-ransom-justification",
+        nydfs,
+        &[("2026-10-02T03:00:00Z", "due 2026-11-01T03:59:59Z")],
+    );
+}
+
+#[test]
+fn vermont_fourteen_business_days_over_holidays() {
+    let t = "data = [\"government_identifiers\"]\n[moments]\ndiscovery = \"{}\"\n[[affected]]\ncountry = \"US\"\nstate = \"VT\"\ncount = 3\n";
+    table(
+        "us-vt-ag",
+        t,
+        &[
+            // Christmas (Fri 25 Dec) and New Year's Day (Fri 1 Jan) skipped: Tue 5 Jan 2027.
+            ("2026-12-14T15:00:00Z", "after us-vt-individuals | 2027-01-06T04:59:59Z"),
+            // Juneteenth (Fri 19 June) and the observed 4 July (Fri 3 July) skipped: Mon 6 July.
+            ("2026-06-12T15:00:00Z", "after us-vt-individuals | 2026-07-07T03:59:59Z"),
+        ],
+    );
+}
+
+#[test]
+fn other_countries_days_and_hours() {
+    let au = "[moments]\nsuspected = \"{}\"\nransom_payment = \"{}\"\n[[affected]]\ncountry = \"AU\"\ncount = 3\n[organisation]\nestablished_in = [\"AU\"]\nentity_types = [\"critical_infrastructure\"]\n[risk]\nransom_paid = true\n";
+    // Sydney starts daylight time on 4 Oct 2026: 4 Oct 00:00 AEST + 30 days = 3 Nov, AEDT.
+    table("au-ndb-assessment", au, &[("2026-10-03T14:00:00Z", "asap 2026-11-03T12:59:59Z")]);
+    table("au-ransom", au, &[("2026-04-04T15:30:00Z", "due 2026-04-07T15:30:00Z")]);
+    let jp = "data = [\"health\"]\n[moments]\nawareness = \"{}\"\n[[affected]]\ncountry = \"JP\"\ncount = 5\n";
+    // 28 Feb 01:00 JST + 30 days = 30 March.
+    table("jp-appi-ppc-final", jp, &[("2026-02-27T16:00:00Z", "due 2026-03-30T14:59:59Z")]);
+    let uk = "[moments]\nawareness = \"{}\"\n[[affected]]\ncountry = \"GB\"\ncount = 5\n[risk]\nlevel = \"high\"\n";
+    table("uk-gdpr-33", uk, &[("2026-10-24T12:00:00Z", "asap 2026-10-27T12:00:00Z")]);
+}
