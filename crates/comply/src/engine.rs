@@ -297,17 +297,17 @@ pub fn compute(facts: &Facts, table: &RulesTable) -> Assessment {
     Assessment { table_version: table.version.clone(), obligations, undetermined, not_triggered }
 }
 
-/// Fixed deadlines first (earliest first), then bounded ones, then open-ended ones.
-fn sort_key(o: &Obligation) -> (u8, Option<Timestamp>, String) {
+/// Most urgent first: by the latest permissible instant, then fixed before bounded before
+/// pending; open-ended "without undue delay" duties last.
+fn sort_key(o: &Obligation) -> (bool, Option<Timestamp>, u8, String) {
     let rank = match &o.deadline {
         Deadline::Due { .. } => 0,
-        Deadline::AfterNotice { latest: Some(_), .. }
-        | Deadline::Pending { latest: Some(_), .. } => 1,
-        Deadline::AfterNotice { .. } => 2,
-        Deadline::Pending { .. } => 3,
-        Deadline::Asap => 4,
+        Deadline::AfterNotice { .. } => 1,
+        Deadline::Pending { .. } => 2,
+        Deadline::Asap => 3,
     };
-    (rank, o.deadline.latest(), o.rule_id.clone())
+    let latest = o.deadline.latest();
+    (latest.is_none(), latest, rank, o.rule_id.clone())
 }
 
 enum Outcome {

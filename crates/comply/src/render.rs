@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::calendar::HolidayCalendar;
-use crate::engine::Assessment;
+use crate::engine::{Assessment, Deadline};
 use crate::rules::{
     Anchor, Basis, Condition, Confidence, CountOf, DeadlineSpec, EncryptionRule, Period, Rule,
     RulesTable, Threshold, Unit,
@@ -25,6 +25,9 @@ pub fn render_text(a: &Assessment) -> String {
     let _ = writeln!(out, "Not legal advice. Instants are UTC.\n");
     if a.obligations.is_empty() {
         let _ = writeln!(out, "No obligations.\n");
+    } else {
+        out.push_str(&summary_table(a));
+        out.push('\n');
     }
     for (i, o) in a.obligations.iter().enumerate() {
         let recipient = match &o.recipient_detail {
@@ -94,6 +97,54 @@ pub fn render_text(a: &Assessment) -> String {
         out,
         "{out_of_scope} further rules are out of scope (other places or other kinds of organisation)."
     );
+    out
+}
+
+/// One line per obligation, columns aligned: number, latest instant, recipient, duty, source.
+fn summary_table(a: &Assessment) -> String {
+    let rows: Vec<[String; 6]> = a
+        .obligations
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let due = match (&o.deadline, o.deadline.latest()) {
+                (_, Some(t)) => t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                (Deadline::Pending { missing, .. }, None) => {
+                    format!("pending {}", missing.join(","))
+                }
+                (Deadline::AfterNotice { notice, .. }, None) => format!("after {notice}"),
+                (Deadline::Asap | Deadline::Due { .. }, None) => "without undue delay".to_string(),
+            };
+            [
+                format!("{}", i + 1),
+                due,
+                o.recipient.name().to_string(),
+                format!("{} — {}", o.regime, o.title),
+                o.citation.clone(),
+                match o.confidence {
+                    Confidence::H => "H".into(),
+                    Confidence::M => "M".into(),
+                    Confidence::L => "L!".into(),
+                },
+            ]
+        })
+        .collect();
+    let header = ["#", "LATEST (UTC)", "TO", "DUTY", "SOURCE", "CONF"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(rows.iter()) {
+        let line: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
     out
 }
 
