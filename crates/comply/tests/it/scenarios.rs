@@ -887,6 +887,28 @@ entity_types = ["critical_infrastructure"]
         owed: &[],
         not: &[("us-circia-incident", "not in force"), ("us-circia-ransom", "not in force")],
     },
+    Case {
+        name: "low-confidence states: New Jersey State Police before consumers; North Dakota at 250",
+        facts: r#"
+data = ["government_identifiers"]
+[moments]
+discovery = "2026-04-01T12:00:00Z"
+[[affected]]
+country = "US"
+state = "NJ"
+count = 20
+[[affected]]
+country = "US"
+state = "ND"
+count = 250
+"#,
+        owed: &[
+            ("us-nj-individuals", "asap"),
+            ("us-nj-ag", "after us-nj-individuals"),
+            ("us-nd-individuals", "asap"),
+        ],
+        not: &[("us-nd-ag", "threshold > 250 not met")],
+    },
 ];
 
 #[test]
