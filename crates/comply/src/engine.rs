@@ -26,6 +26,9 @@ pub struct Assessment {
     pub undetermined: Vec<Undetermined>,
     /// Rules that do not apply, each with the reason.
     pub not_triggered: Vec<NotTriggered>,
+    /// Inconsistencies in the facts that did not stop the computation (e.g. a sent notice under
+    /// a rule id the table does not have).
+    pub warnings: Vec<String>,
 }
 
 /// A notice owed under one rule.
@@ -294,7 +297,26 @@ pub fn compute(facts: &Facts, table: &RulesTable) -> Assessment {
         });
     }
     obligations.sort_by_key(sort_key);
-    Assessment { table_version: table.version.clone(), obligations, undetermined, not_triggered }
+    let mut warnings = Vec::new();
+    for id in facts.notices_sent.keys() {
+        if table.get(id).is_none() {
+            warnings.push(format!(
+                "notices_sent.{id}: no rule `{id}` in rules table {}; the sending is ignored",
+                table.version
+            ));
+        } else if !applicable.contains_key(id.as_str()) {
+            warnings.push(format!(
+                "notices_sent.{id}: recorded, but the rule does not apply on these facts"
+            ));
+        }
+    }
+    Assessment {
+        table_version: table.version.clone(),
+        obligations,
+        undetermined,
+        not_triggered,
+        warnings,
+    }
 }
 
 /// Most urgent first: by the latest permissible instant, then fixed before bounded before

@@ -36,7 +36,7 @@ pub struct Facts {
     pub risk: Risk,
     /// Notices already sent, by rule id (e.g. `"us-ca-individuals"`), with the instant sent.
     /// Deadlines chained to another notice are computed from these instants.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "instant::map")]
     pub notices_sent: BTreeMap<String, Timestamp>,
 }
 
@@ -68,24 +68,33 @@ pub struct Narrative {
 #[serde(deny_unknown_fields)]
 pub struct Moments {
     /// When the breach began (used in drafts, never as a clock anchor).
+    #[serde(default, deserialize_with = "instant::opt")]
     pub occurred: Option<Timestamp>,
     /// When there were first reasonable grounds to suspect an eligible breach (Australia s26WH).
+    #[serde(default, deserialize_with = "instant::opt")]
     pub suspected: Option<Timestamp>,
     /// When the breach was first known, or would have been known with reasonable diligence
     /// (HIPAA, most US states, CERT-In "noticing").
+    #[serde(default, deserialize_with = "instant::opt")]
     pub discovery: Option<Timestamp>,
     /// When the organisation became aware with reasonable certainty (GDPR, NIS2, DORA, LGPD).
+    #[serde(default, deserialize_with = "instant::opt")]
     pub awareness: Option<Timestamp>,
     /// When the organisation determined that a breach or incident occurred (TX, CO, FL, AL, AZ,
     /// DE, NYDFS, the US banking rule, PIPEDA).
+    #[serde(default, deserialize_with = "instant::opt")]
     pub determination: Option<Timestamp>,
     /// When a DORA ICT incident was classified as major.
+    #[serde(default, deserialize_with = "instant::opt")]
     pub classification: Option<Timestamp>,
     /// When an SEC registrant determined the incident was material.
+    #[serde(default, deserialize_with = "instant::opt")]
     pub materiality_determination: Option<Timestamp>,
     /// When the assessment concluded the breach is notifiable (Singapore s26D).
+    #[serde(default, deserialize_with = "instant::opt")]
     pub assessment: Option<Timestamp>,
     /// When a ransom or extortion payment was made.
+    #[serde(default, deserialize_with = "instant::opt")]
     pub ransom_payment: Option<Timestamp>,
 }
 
@@ -549,6 +558,59 @@ impl<'de> Deserialize<'de> for UsState {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
+/// Instants accept an RFC 3339 string with an offset (JSON and TOML) or a native TOML offset
+/// date-time, and reject local times: a deadline needs to know which instant is meant.
+mod instant {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use jiff::Timestamp;
+    use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
+    use serde::{Deserialize, Deserializer};
+
+    struct Instant(Timestamp);
+
+    struct InstantVisitor;
+
+    impl<'de> Visitor<'de> for InstantVisitor {
+        type Value = Instant;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an instant with an offset, e.g. \"2026-03-02T17:00:00Z\"")
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Instant, E> {
+            s.parse::<Timestamp>().map(Instant).map_err(|e| {
+                E::custom(format!(
+                    "invalid instant `{s}` (it needs a date, a time and an offset such as Z): {e}"
+                ))
+            })
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Instant, A::Error> {
+            let dt = toml::value::Datetime::deserialize(MapAccessDeserializer::new(map))?;
+            self.visit_str(&dt.to_string())
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Instant {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(InstantVisitor)
+        }
+    }
+
+    pub(super) fn opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        Ok(Option::<Instant>::deserialize(d)?.map(|i| i.0))
+    }
+
+    pub(super) fn map<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Timestamp>, D::Error> {
+        let m = BTreeMap::<String, Instant>::deserialize(d)?;
+        Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
+    }
+}
+
 /// Why a facts file was rejected. Messages name the offending value and where it is.
 #[derive(Debug, thiserror::Error)]
 pub enum FactsError {
@@ -678,6 +740,20 @@ mod tests {
         let err = Facts::from_toml("[[affected]]\ncountry = \"DE\"\nstate = \"CA\"\ncount = 1\n")
             .unwrap_err();
         assert!(err.to_string().contains("affected[0].state"), "{err}");
+    }
+
+    #[test]
+    fn native_toml_datetimes_are_instants_and_local_times_are_rejected() {
+        let f = Facts::from_toml("[moments]\nawareness = 2026-03-01T10:00:00+01:00\n").unwrap();
+        assert_eq!(f.moments.awareness, Some("2026-03-01T09:00:00Z".parse().unwrap()));
+        let f = Facts::from_toml("[notices_sent]\ngdpr-33 = 2026-03-02T10:00:00Z\n").unwrap();
+        assert_eq!(f.notices_sent["gdpr-33"], "2026-03-02T10:00:00Z".parse().unwrap());
+        let err = Facts::from_toml("[moments]\nawareness = 2026-03-01T10:00:00\n").unwrap_err();
+        assert!(err.to_string().contains("invalid instant `2026-03-01T10:00:00`"), "{err}");
+        let err = Facts::from_json("{\"moments\": {\"discovery\": \"yesterday\"}}").unwrap_err();
+        assert!(err.to_string().contains("invalid instant `yesterday`"), "{err}");
+        let f = Facts::from_json("{\"moments\": {\"discovery\": null}}").unwrap();
+        assert_eq!(f.moments.discovery, None);
     }
 
     #[test]

@@ -32,8 +32,10 @@
 //!
 //! TOML (or the same shape in JSON). Unknown fields, countries, states and data categories are
 //! errors that name the value and its line. Every section is optional. Instants are RFC 3339
-//! strings **in quotes** (`"2026-03-02T17:00:00Z"`, any offset; they are compared as instants).
-//! See `examples/facts.toml`.
+//! strings (`"2026-03-02T17:00:00Z"`) or TOML offset date-times, with any offset; a local time
+//! without an offset is rejected, because a deadline needs the instant. See
+//! `examples/facts.toml`. Sent notices under a rule id the table does not know are reported in
+//! `Assessment::warnings`.
 //!
 //! | Field | Meaning |
 //! |---|---|

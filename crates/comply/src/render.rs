@@ -84,6 +84,13 @@ pub fn render_text(a: &Assessment) -> String {
         }
         out.push('\n');
     }
+    if !a.warnings.is_empty() {
+        let _ = writeln!(out, "Warnings");
+        for w in &a.warnings {
+            let _ = writeln!(out, "  - {w}");
+        }
+        out.push('\n');
+    }
     let considered: Vec<_> = a.not_triggered.iter().filter(|n| n.in_scope).collect();
     if !considered.is_empty() {
         let _ = writeln!(out, "Considered, not required");
@@ -378,6 +385,18 @@ mod tests {
         assert!(text.contains("Considered, not required"), "{text}");
         assert!(text.contains("GDPR Art. 33(1)"), "{text}");
         assert!(text.contains("without undue delay, at the latest 2026-03-05T17:00:00Z"), "{text}");
+    }
+
+    #[test]
+    fn unknown_sent_notices_are_warned_about() {
+        let facts = Facts::from_toml(
+            "[notices_sent]\nus-ca-individual = \"2026-03-02T10:00:00Z\"\ngdpr-33 = \"2026-03-02T10:00:00Z\"\n",
+        )
+        .unwrap();
+        let a = compute(&facts, &RulesTable::builtin().unwrap());
+        assert_eq!(a.warnings.len(), 2, "{:?}", a.warnings);
+        assert!(a.warnings[1].contains("no rule `us-ca-individual`"), "{:?}", a.warnings);
+        assert!(render_text(&a).contains("Warnings"));
     }
 
     #[test]
