@@ -461,11 +461,7 @@ fn geography(rule: &Rule, facts: &Facts) -> Truth {
 
 fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> Truth {
     let names = |v: &[crate::facts::EntityType]| {
-        v.iter()
-            .map(|e| serde_json::to_value(e).ok().and_then(|j| j.as_str().map(String::from)))
-            .map(|s| s.unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(", ")
+        v.iter().map(|e| e.name()).collect::<Vec<_>>().join(" or ")
     };
     match c {
         Condition::EntityAny(types) => match types.iter().find(|t| facts.is(**t)) {
@@ -477,20 +473,16 @@ fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> T
                 "the organisation is a {}, which this rule excludes",
                 names(&[*t])
             )),
-            None => Truth::Yes(format!("the organisation is none of: {}", names(types))),
+            None => Truth::Yes(format!("the organisation is not a {}", names(types))),
         },
         Condition::Role(r) => {
-            let name = |r: crate::facts::Role| match r {
-                crate::facts::Role::Controller => "controller",
-                crate::facts::Role::Processor => "processor",
-            };
             if facts.organisation.role == *r {
-                Truth::Yes(format!("the organisation acts as {}", name(*r)))
+                Truth::Yes(format!("the organisation acts as {}", r.name()))
             } else {
                 Truth::No(format!(
                     "the organisation acts as {}, this duty is the {}'s",
-                    name(facts.organisation.role),
-                    name(*r)
+                    facts.organisation.role.name(),
+                    r.name()
                 ))
             }
         }

@@ -361,6 +361,27 @@ impl Sector {
     }
 }
 
+impl EntityType {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntityType::HipaaCoveredEntity => "hipaa_covered_entity",
+            EntityType::BusinessAssociate => "business_associate",
+            EntityType::PhrVendor => "phr_vendor",
+            EntityType::SecRegistrant => "sec_registrant",
+            EntityType::Bank => "bank",
+            EntityType::BankServiceProvider => "bank_service_provider",
+            EntityType::NydfsCovered => "nydfs_covered",
+            EntityType::GlbaFinancialInstitution => "glba_financial_institution",
+            EntityType::EssentialEntity => "essential_entity",
+            EntityType::ImportantEntity => "important_entity",
+            EntityType::FinancialEntityDora => "financial_entity_dora",
+            EntityType::CriticalInfrastructure => "critical_infrastructure",
+            EntityType::TelecomProvider => "telecom_provider",
+        }
+    }
+}
+
 /// Controller or processor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -370,6 +391,16 @@ pub enum Role {
     Controller,
     /// Processes on behalf of a controller (GDPR Art. 4(8)).
     Processor,
+}
+
+impl Role {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Controller => "controller",
+            Role::Processor => "processor",
+        }
+    }
 }
 
 /// The risk assessment. `None` means "not assessed yet": rules that depend on it are reported as
@@ -724,6 +755,25 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("shoe_size"), "{msg}");
         assert!(msg.contains("line 1"), "{msg}");
+    }
+
+    #[test]
+    fn names_match_the_serde_spelling() {
+        for t in [
+            EntityType::HipaaCoveredEntity,
+            EntityType::FinancialEntityDora,
+            EntityType::TelecomProvider,
+        ] {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.name());
+        }
+        for d in [DataCategory::ChildrensData, DataCategory::OnlineIdentifiers] {
+            assert_eq!(serde_json::to_value(d).unwrap(), d.name());
+        }
+        assert_eq!(
+            serde_json::to_value(Sector::DigitalInfrastructure).unwrap(),
+            "digital_infrastructure"
+        );
+        assert_eq!(serde_json::to_value(Role::Processor).unwrap(), Role::Processor.name());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::calendar::HolidayCalendar;
 use crate::engine::{Assessment, Deadline};
+use crate::facts::{DataCategory, EntityType, Sector};
 use crate::rules::{
     Anchor, Basis, Condition, Confidence, CountOf, DeadlineSpec, EncryptionRule, Period, Rule,
     RulesTable, Threshold, Unit,
@@ -188,34 +189,24 @@ pub fn describe_deadline(d: &DeadlineSpec) -> String {
 }
 
 fn describe_condition(c: &Condition) -> String {
-    let json = |v: serde_json::Value| match v {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
-    };
-    let list = |v: serde_json::Value| match v {
-        serde_json::Value::Array(items) => {
-            items.into_iter().map(json).collect::<Vec<_>>().join(" or ")
-        }
-        other => json(other),
-    };
-    let val = |x: serde_json::Result<serde_json::Value>| x.unwrap_or_default();
+    fn or<T: Copy>(v: &[T], name: fn(T) -> &'static str) -> String {
+        v.iter().map(|x| name(*x)).collect::<Vec<_>>().join(" or ")
+    }
     match c {
-        Condition::EntityAny(t) => format!("entity is {}", list(val(serde_json::to_value(t)))),
-        Condition::EntityNone(t) => format!("entity is not {}", list(val(serde_json::to_value(t)))),
-        Condition::Role(r) => format!("acts as {}", json(val(serde_json::to_value(r)))),
-        Condition::SectorAny(v) => format!("sector is {}", list(val(serde_json::to_value(v)))),
+        Condition::EntityAny(t) => format!("entity is {}", or(t, EntityType::name)),
+        Condition::EntityNone(t) => format!("entity is not {}", or(t, EntityType::name)),
+        Condition::Role(r) => format!("acts as {}", r.name()),
+        Condition::SectorAny(v) => format!("sector is {}", or(v, Sector::name)),
         Condition::RiskAtLeast(l) => format!("risk ≥ {}", l.name()),
         Condition::Flag(f) => format!("{} = true", f.field()),
-        Condition::DataAny(d) => format!("data includes {}", list(val(serde_json::to_value(d)))),
+        Condition::DataAny(d) => format!("data includes {}", or(d, DataCategory::name)),
         Condition::DataSet(s) => format!("data in set `{s}`"),
         Condition::TurnoverAudOver(v) => format!("turnover > AUD {v}"),
         Condition::Count(t) => describe_threshold(t),
-        Condition::AnyOf(inner) => {
-            format!(
-                "any of ({})",
-                inner.iter().map(describe_condition).collect::<Vec<_>>().join("; ")
-            )
-        }
+        Condition::AnyOf(inner) => format!(
+            "any of ({})",
+            inner.iter().map(describe_condition).collect::<Vec<_>>().join("; ")
+        ),
     }
 }
 
