@@ -709,10 +709,15 @@ impl Ctx<'_> {
         }
         let deadline = combine(spec.asap, limits);
         if spec.asap {
-            why.push(
-                "the rule requires acting without undue delay; the outer limit is not a target"
-                    .into(),
-            );
+            why.push(match deadline {
+                Deadline::Asap => {
+                    "the rule requires acting without undue delay and sets no fixed limit".into()
+                }
+                _ => {
+                    "the rule requires acting without undue delay; the outer limit is not a target"
+                        .into()
+                }
+            });
         }
         self.memo.insert(rule.id.clone(), deadline.clone());
         Ok((deadline, clock, why))

@@ -302,6 +302,18 @@ mod tests {
     }
 
     #[test]
+    fn hipaa_draft_snapshot() {
+        let facts = Facts::from_toml(EXAMPLE).unwrap();
+        let mut facts = facts;
+        facts.data = vec![crate::facts::DataCategory::Health];
+        facts.organisation.entity_types = vec![crate::facts::EntityType::HipaaCoveredEntity];
+        let table = RulesTable::builtin().unwrap();
+        let a = compute(&facts, &table);
+        let ob = a.obligations.iter().find(|o| o.rule_id == "us-hipaa-individuals").unwrap();
+        insta::assert_snapshot!(draft(ob, &facts, &table).to_markdown());
+    }
+
+    #[test]
     fn missing_facts_become_named_placeholders() {
         let facts = Facts::from_toml(
             "data = [\"health\"]\n[moments]\ndiscovery = \"2026-05-04T14:00:00Z\"\n[[affected]]\ncountry = \"US\"\ncount = 3\n[organisation]\nentity_types = [\"hipaa_covered_entity\"]\n",

@@ -378,6 +378,14 @@ mod tests {
         assert!(text.contains("without undue delay, at the latest 2026-03-05T17:00:00Z"), "{text}");
     }
 
+    /// The whole report for the example file, so any change in wording or numbers is reviewed.
+    #[test]
+    fn example_report_snapshot() {
+        let facts = Facts::from_toml(include_str!("../examples/facts.toml")).unwrap();
+        let a = compute(&facts, &RulesTable::builtin().unwrap());
+        insta::assert_snapshot!(render_text(&a));
+    }
+
     #[test]
     fn unknown_sent_notices_are_warned_about() {
         let facts = Facts::from_toml(
