@@ -660,8 +660,10 @@ impl Rule {
             }
         }
         for p in [&d.within, &d.cap].into_iter().flatten() {
-            if p.amount <= 0 {
-                return Err(invalid(self, "period amounts must be positive"));
+            // Ten years is far beyond any notification period; the bound keeps business-day
+            // counting (one step per day) cheap even for a hand-written table.
+            if p.amount <= 0 || p.amount > 3660 {
+                return Err(invalid(self, "period amounts must be between 1 and 3660"));
             }
             if p.unit == Unit::BusinessDays && d.calendar.is_none() {
                 return Err(invalid(self, "business days need a calendar"));
@@ -784,6 +786,10 @@ tz = "UTC"
 "#;
         let cases = [
             ("deadline = { asap = false }", "needs asap"),
+            (
+                "deadline = { within = { amount = 0, unit = \"hours\", after = \"discovery\" } }",
+                "between 1 and 3660",
+            ),
             ("deadline = { chain = { notice = \"zz\", relation = \"before\" } }", "unknown notice"),
             (
                 "deadline = { within = { amount = 3, unit = \"business_days\", after = \"discovery\" } }",
