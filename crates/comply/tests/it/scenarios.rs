@@ -909,6 +909,35 @@ count = 250
         ],
         not: &[("us-nd-ag", "threshold > 250 not met")],
     },
+    Case {
+        name: "HIPAA covered entity with 600 New Yorkers: HHS report, then a copy to the NY AG",
+        facts: r#"
+data = ["health"]
+[moments]
+discovery = "2026-09-01T14:00:00Z"
+[[affected]]
+country = "US"
+state = "NY"
+count = 600
+[organisation]
+entity_types = ["hipaa_covered_entity"]
+[notices_sent]
+us-hipaa-individuals = "2026-09-20T15:00:00Z"
+us-hipaa-hhs-500 = "2026-09-25T15:00:00Z"
+"#,
+        owed: &[
+            // 1 Sept + 60 days = 31 Oct, 23:59:59 EDT.
+            ("us-hipaa-individuals", "asap 2026-11-01T03:59:59Z"),
+            ("us-hipaa-hhs-500", "asap 2026-09-20T15:00:00Z"),
+            ("us-hipaa-media", "asap 2026-11-01T03:59:59Z"),
+            // Fri 25 Sept + 5 business days: Mon 28 … Fri 2 Oct.
+            ("us-ny-ag-hipaa-500", "due 2026-10-03T03:59:59Z"),
+            // New York's own law: 30 days after discovery, and the AG with no fixed limit.
+            ("us-ny-individuals", "asap 2026-10-02T03:59:59Z"),
+            ("us-ny-ag", "asap"),
+        ],
+        not: &[("us-ny-ag-hipaa-log", "threshold < 500 not met")],
+    },
 ];
 
 #[test]
