@@ -672,11 +672,22 @@ impl Rule {
                 return Err(invalid(self, "year-end anchors count calendar days"));
             }
         }
+        let area_count_without_area =
+            |t: &Threshold| t.of == CountOf::Area && self.applies.area.is_none();
+        if self.threshold.as_ref().is_some_and(area_count_without_area) {
+            return Err(invalid(
+                self,
+                "a threshold counting the area needs an area (or `of = \"total\"`)",
+            ));
+        }
         let mut conds: Vec<&Condition> = self.when.iter().collect();
         while let Some(c) = conds.pop() {
             match c {
                 Condition::DataSet(name) if !table.data_sets.contains_key(name) => {
                     return Err(invalid(self, &format!("unknown data set `{name}`")));
+                }
+                Condition::Count(t) if area_count_without_area(t) => {
+                    return Err(invalid(self, "a count of the area needs an area"));
                 }
                 Condition::AnyOf(inner) => conds.extend(inner.iter()),
                 _ => {}
@@ -786,6 +797,7 @@ tz = "UTC"
 "#;
         let cases = [
             ("deadline = { asap = false }", "needs asap"),
+            ("deadline = { asap = true }\nthreshold = { op = \">\", value = 5 }", "needs an area"),
             (
                 "deadline = { within = { amount = 0, unit = \"hours\", after = \"discovery\" } }",
                 "between 1 and 3660",
