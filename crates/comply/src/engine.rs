@@ -228,7 +228,8 @@ pub enum ComputeError {
 enum Truth {
     Yes(String),
     No(String),
-    Unknown(String, String),
+    /// Depends on a fact not recorded; names its field.
+    Unknown(String),
 }
 
 /// Applies the table to the facts. Never fails: a deadline that cannot be computed (dates at the
@@ -319,12 +320,14 @@ pub fn compute(facts: &Facts, table: &RulesTable) -> Assessment {
     }
 }
 
-/// Most urgent first: by the latest permissible instant, then fixed before bounded before
-/// pending; open-ended "without undue delay" duties last.
+/// Most urgent first: by the latest permissible instant; open-ended "without undue delay"
+/// duties last.
 fn sort_key(o: &Obligation) -> (bool, Option<Timestamp>, u8, String) {
+    // On a tie a chained notice goes first: "before" or "with" another notice means it must
+    // not trail the one it is tied to.
     let rank = match &o.deadline {
-        Deadline::Due { .. } => 0,
-        Deadline::AfterNotice { .. } => 1,
+        Deadline::AfterNotice { .. } => 0,
+        Deadline::Due { .. } => 1,
         Deadline::Pending { .. } => 2,
         Deadline::Asap => 3,
     };
@@ -344,7 +347,7 @@ fn evaluate(rule: &Rule, facts: &Facts, table: &RulesTable) -> Outcome {
     match geography(rule, facts) {
         Truth::Yes(w) => why.push(w),
         Truth::No(r) => return Outcome::No(r, false),
-        Truth::Unknown(f, r) => return Outcome::Undetermined(vec![f], vec![r]),
+        Truth::Unknown(f) => return Outcome::Undetermined(vec![f], why),
     }
     if let Some(from) = rule.in_force_from
         && let Some((name, at)) = clock_start(rule, facts)
@@ -371,20 +374,20 @@ fn evaluate(rule: &Rule, facts: &Facts, table: &RulesTable) -> Outcome {
                 );
                 return Outcome::No(r, in_scope);
             }
-            Truth::Unknown(f, _) => missing.push(f),
+            Truth::Unknown(f) => missing.push(f),
         }
     }
     if let Some(t) = &rule.threshold {
         match threshold(t, rule, facts) {
             Truth::Yes(w) => why.push(w),
             Truth::No(r) => return Outcome::No(r, true),
-            Truth::Unknown(f, _) => missing.push(f),
+            Truth::Unknown(f) => missing.push(f),
         }
     }
     match encryption(rule.encryption, facts) {
         Truth::Yes(w) => why.push(w),
         Truth::No(r) => return Outcome::No(r, true),
-        Truth::Unknown(f, _) => missing.push(f),
+        Truth::Unknown(f) => missing.push(f),
     }
     if !rule.in_force {
         // Checked last, so only organisations the rule would cover are told it is not in force.
@@ -487,7 +490,7 @@ fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> T
             }
         }
         Condition::RiskAtLeast(min) => match facts.risk.level {
-            None => Truth::Unknown("risk.level".into(), String::new()),
+            None => Truth::Unknown("risk.level".into()),
             Some(l) if l >= *min => {
                 Truth::Yes(format!("risk level `{}` is at least `{}`", l.name(), min.name()))
             }
@@ -508,7 +511,7 @@ fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> T
             match v {
                 Some(true) => Truth::Yes(format!("{} = true", f.field())),
                 Some(false) => Truth::No(format!("{} = false", f.field())),
-                None => Truth::Unknown(f.field().into(), String::new()),
+                None => Truth::Unknown(f.field().into()),
             }
         }
         Condition::DataAny(cats) => data_match(cats, facts, None),
@@ -528,7 +531,7 @@ fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> T
         Condition::TurnoverAudOver(v) => match facts.organisation.annual_turnover_aud {
             Some(t) if t > *v => Truth::Yes(format!("annual turnover AUD {t} > {v}")),
             Some(t) => Truth::No(format!("annual turnover AUD {t} is not above {v}")),
-            None => Truth::Unknown("organisation.annual_turnover_aud".into(), String::new()),
+            None => Truth::Unknown("organisation.annual_turnover_aud".into()),
         },
         Condition::Count(t) => threshold(t, rule, facts),
         Condition::AnyOf(inner) => {
@@ -538,11 +541,11 @@ fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> T
                 match condition(c, facts, table, rule) {
                     Truth::Yes(w) => return Truth::Yes(w),
                     Truth::No(r) => nos.push(r),
-                    Truth::Unknown(f, r) => unknown = unknown.or(Some((f, r))),
+                    Truth::Unknown(f) => unknown = unknown.or(Some(f)),
                 }
             }
             match unknown {
-                Some((f, r)) => Truth::Unknown(f, r),
+                Some(f) => Truth::Unknown(f),
                 None => Truth::No(nos.join("; and ")),
             }
         }
@@ -551,7 +554,7 @@ fn condition(c: &Condition, facts: &Facts, table: &RulesTable, rule: &Rule) -> T
 
 fn data_match(cats: &[crate::facts::DataCategory], facts: &Facts, set: Option<&str>) -> Truth {
     if facts.data.is_empty() {
-        return Truth::Unknown("data".into(), String::new());
+        return Truth::Unknown("data".into());
     }
     let hit: Vec<&str> = facts.data.iter().filter(|d| cats.contains(d)).map(|d| d.name()).collect();
     let within = set.map(|s| format!(" (data set `{s}`)")).unwrap_or_default();
@@ -855,5 +858,45 @@ fn combine(asap: bool, limits: Vec<Limit>) -> Deadline {
             Some(at) => Deadline::Due { at, asap },
             None => Deadline::Asap,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(toml: &str) -> Assessment {
+        compute(&Facts::from_toml(toml).unwrap(), &RulesTable::builtin().unwrap())
+    }
+
+    #[test]
+    fn unassessed_findings_make_rules_undetermined_not_guessed() {
+        let a = run(
+            "[[affected]]\ncountry = \"DE\"\ncount = 3\n[[affected]]\ncountry = \"US\"\nstate = \"CA\"\ncount = 3\n",
+        );
+        let missing =
+            |id: &str| a.undetermined.iter().find(|u| u.rule_id == id).map(|u| u.missing.clone());
+        assert_eq!(missing("gdpr-33"), Some(vec!["risk.level".to_string()]));
+        assert_eq!(missing("us-ca-individuals"), Some(vec!["data".to_string()]));
+        assert!(a.obligations.iter().all(|o| o.rule_id != "gdpr-33"));
+    }
+
+    #[test]
+    fn a_false_finding_beats_a_missing_one() {
+        // No data recorded, but only 3 Californians: the AG threshold already rules it out, so
+        // the rule is "not triggered" rather than "undetermined".
+        let a = run("[[affected]]\ncountry = \"US\"\nstate = \"CA\"\ncount = 3\n");
+        let n = a.not_triggered.iter().find(|n| n.rule_id == "us-ca-ag").unwrap();
+        assert!(n.reason.contains("threshold > 500 not met"), "{}", n.reason);
+        assert!(a.undetermined.iter().any(|u| u.rule_id == "us-ca-individuals"));
+    }
+
+    #[test]
+    fn obligations_come_most_urgent_first() {
+        let a = run(
+            "data = [\"credentials\"]\n[moments]\ndiscovery = \"2026-03-02T17:00:00Z\"\nawareness = \"2026-03-02T17:00:00Z\"\n[[affected]]\ncountry = \"US\"\nstate = \"MD\"\ncount = 5\n[[affected]]\ncountry = \"FR\"\ncount = 5\n[risk]\nlevel = \"high\"\n",
+        );
+        let ids: Vec<&str> = a.obligations.iter().map(|o| o.rule_id.as_str()).collect();
+        assert_eq!(ids, ["gdpr-33", "us-md-ag", "us-md-individuals", "gdpr-34"]);
     }
 }
