@@ -11,7 +11,7 @@ use firebreak_server::config::Config;
 use serde_json::json;
 
 use crate::client::Client;
-use crate::{ClientArgs, Format, ServeArgs, ServerConfigArgs};
+use crate::{ClientArgs, Format, ObligationsArgs, ServeArgs, ServerConfigArgs};
 
 fn load_config(args: &ServerConfigArgs) -> anyhow::Result<Config> {
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -340,5 +340,47 @@ pub async fn token_list(args: &ClientArgs) -> anyhow::Result<ExitCode> {
 pub async fn token_revoke(args: &ClientArgs, id: i64) -> anyhow::Result<ExitCode> {
     Client::new(args)?.delete(&format!("/api/v1/tokens/{id}")).await?;
     println!("Token {id} revoked.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Obligations from a facts file alone: for counsel working offline, and for tests.
+#[allow(clippy::print_stdout)]
+pub fn obligations(args: &ObligationsArgs) -> anyhow::Result<ExitCode> {
+    let path = &args.facts;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the facts file {}", path.display()))?;
+    let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+        || text.trim_start().starts_with('{');
+    let facts = if is_json {
+        firebreak_comply::Facts::from_json(&text)
+    } else {
+        firebreak_comply::Facts::from_toml(&text)
+    }
+    .with_context(|| format!("in the facts file {}", path.display()))?;
+    let table = firebreak_comply::RulesTable::builtin()
+        .context("the built-in rules table does not load")?;
+    let assessment = firebreak_comply::compute(&facts, &table);
+    match args.format {
+        Format::Json => {
+            if args.drafts {
+                let drafts: Vec<serde_json::Value> =
+                    firebreak_comply::drafts(&assessment, &facts, &table)
+                        .iter()
+                        .map(|draft| json!({ "markdown": draft.to_markdown() }))
+                        .collect();
+                print_json(&json!({ "assessment": assessment, "drafts": drafts }))?;
+            } else {
+                print_json(&assessment)?;
+            }
+        }
+        Format::Table => {
+            print!("{}", firebreak_comply::render_text(&assessment));
+            if args.drafts {
+                for draft in firebreak_comply::drafts(&assessment, &facts, &table) {
+                    println!("\n{}", draft.to_markdown());
+                }
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,21 @@ enum Command {
     /// API tokens on a running server (administrators).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Breach-notification obligations: who must be told, by when, and why.
+    Obligations(ObligationsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ObligationsArgs {
+    /// Compute from this facts file (TOML or JSON), without a server.
+    #[arg(long)]
+    pub facts: std::path::PathBuf,
+    /// Output format: a table for people, or JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Also print a notice draft for each obligation, with what each regime requires.
+    #[arg(long)]
+    pub drafts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +283,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Timeline(TimelineCommand::Verify { client, database, incident }) => {
             commands::timeline_verify(&client, database.as_deref(), incident).await
         }
+        Command::Obligations(args) => commands::obligations(&args),
         Command::Token(command) => match command {
             TokenCommand::Create { client, name, role, expires_in_hours } => {
                 commands::token_create(&client, name, role, expires_in_hours).await

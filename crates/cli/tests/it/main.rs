@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod durability;
+mod obligations;
 mod routes;
 mod tamper;
 
