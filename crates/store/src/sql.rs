@@ -3,6 +3,7 @@
 //! SQLite allows one writer, so writes take an in-process lock; PostgreSQL locks the incident row.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,6 +31,10 @@ enum Engine {
 pub struct SqlStore {
     pool: AnyPool,
     engine: Engine,
+    /// On SQLite, a plain connection for bulk event inserts: a prepared statement run per row
+    /// in one transaction is several times faster than anything sqlx's `Any` layer allows, and
+    /// the event drain is the busiest writer there is.
+    bulk: Option<Arc<std::sync::Mutex<rusqlite::Connection>>>,
     /// SQLite has one writer at a time; taking this before a write transaction avoids
     /// `SQLITE_BUSY` on lock upgrades. Unused on PostgreSQL.
     write_lock: Mutex<()>,
@@ -92,7 +97,26 @@ impl SqlStore {
         migrator.run(&pool).await.map_err(|error| {
             StoreError::Other(format!("cannot apply the database migrations: {error}"))
         })?;
-        Ok(SqlStore { pool, engine, write_lock: Mutex::new(()) })
+        let bulk = match engine {
+            Engine::Sqlite => {
+                let path =
+                    url.trim_start_matches("sqlite://").trim_end_matches("?mode=rwc").to_owned();
+                let conn = rusqlite::Connection::open(&path)
+                    .and_then(|conn| {
+                        conn.execute_batch(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )?;
+                        Ok(conn)
+                    })
+                    .map_err(|error| {
+                        StoreError::Other(format!("cannot open {path} for bulk writes: {error}"))
+                    })?;
+                Some(Arc::new(std::sync::Mutex::new(conn)))
+            }
+            Engine::Postgres => None,
+        };
+        Ok(SqlStore { pool, engine, bulk, write_lock: Mutex::new(()) })
     }
 
     /// The pool, for tests that tamper with rows behind the store's back.
@@ -308,6 +332,55 @@ async fn insert_audit(tx: &mut Transaction<'_, Any>, record: &AuditRecord) -> Re
     Ok(())
 }
 
+/// The SQLite fast path of `insert_events`: one transaction, one prepared statement per table.
+fn sqlite_bulk_insert(
+    conn: &mut rusqlite::Connection,
+    events: &[EventRecord],
+    audits: &[AuditRecord],
+    checkpoint: i64,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (id, ts, received_at, category, action, outcome, source_ip, user_name, host_name, doc) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+        )?;
+        for event in events {
+            insert.execute(rusqlite::params![
+                event.id,
+                nanos(event.ts),
+                nanos(event.received_at),
+                event.category,
+                event.action,
+                event.outcome,
+                event.source_ip,
+                event.user_name,
+                event.host_name,
+                event.doc,
+            ])?;
+        }
+        let mut audit = tx.prepare_cached(
+            "INSERT INTO audit_log (at, actor, action, target, remote_addr, status, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for record in audits {
+            audit.execute(rusqlite::params![
+                nanos(record.at),
+                record.actor,
+                record.action,
+                record.target,
+                record.remote_addr,
+                i64::from(record.status),
+                record.detail,
+            ])?;
+        }
+        tx.execute(
+            "UPDATE ingest_checkpoint SET seq = ?1 WHERE id = 1 AND seq < ?1",
+            [checkpoint],
+        )?;
+    }
+    tx.commit()
+}
+
 const TOKEN_COLUMNS: &str =
     "id, name, kind, role, user_id, hash, created_at, expires_at, revoked_at";
 const USER_COLUMNS: &str = "id, name, role, password_hash, created_at, disabled";
@@ -333,6 +406,19 @@ impl Store for SqlStore {
         checkpoint: i64,
     ) -> Result<()> {
         let _guard = self.write_guard().await;
+        if let Some(bulk) = &self.bulk {
+            let (bulk, events, audits) = (bulk.clone(), events.to_vec(), audits.to_vec());
+            return tokio::task::spawn_blocking(move || {
+                let mut conn = bulk
+                    .lock()
+                    .map_err(|_| StoreError::Other("the bulk connection is poisoned".into()))?;
+                sqlite_bulk_insert(&mut conn, &events, &audits, checkpoint).map_err(|error| {
+                    StoreError::Other(format!("bulk insert of events failed: {error}"))
+                })
+            })
+            .await
+            .map_err(|error| StoreError::Other(format!("the bulk insert task failed: {error}")))?;
+        }
         let mut tx = self.pool.begin().await?;
         if !events.is_empty() {
             // One parameter, a JSON array of rows, unpacked by the database itself: binding
