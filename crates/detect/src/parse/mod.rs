@@ -35,6 +35,8 @@ pub mod web_error;
 
 #[cfg(test)]
 pub(crate) mod check;
+#[cfg(test)]
+mod props;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
