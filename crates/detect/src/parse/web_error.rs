@@ -50,6 +50,11 @@ pub enum WebErrorKind {
     ScriptNotFound,
     /// nginx `SSL_do_handshake() failed`, `SSL_read() failed`.
     TlsFailure,
+    /// nginx `limit_req`: `limiting requests, excess: … by zone "…"`.
+    RateLimited,
+    /// nginx `no user/password was provided for basic authentication`: the challenge a browser
+    /// gets before it asks its user, so not a failure by itself.
+    AuthMissing,
     /// Anything else.
     Other,
 }
@@ -68,6 +73,8 @@ impl WebErrorKind {
             WebErrorKind::FileNotFound => "http_file_not_found",
             WebErrorKind::ScriptNotFound => "http_script_not_found",
             WebErrorKind::TlsFailure => "tls_handshake_failed",
+            WebErrorKind::RateLimited => "http_rate_limited",
+            WebErrorKind::AuthMissing => "http_auth_missing",
             WebErrorKind::Other => "web_error",
         }
     }
@@ -79,7 +86,8 @@ impl WebErrorKind {
             | WebErrorKind::AuthFailure
             | WebErrorKind::AuthzFailure
             | WebErrorKind::WrongAuthScheme
-            | WebErrorKind::DigestInvalid => "authentication",
+            | WebErrorKind::DigestInvalid
+            | WebErrorKind::AuthMissing => "authentication",
             WebErrorKind::TlsFailure | WebErrorKind::SniMismatch => "network",
             _ => "web",
         }
@@ -111,7 +119,10 @@ pub struct WebErrorRecord<'a> {
 
 impl WebErrorRecord<'_> {
     pub fn outcome(&self) -> &'static str {
-        if self.kind == WebErrorKind::Other { "unknown" } else { "failure" }
+        match self.kind {
+            WebErrorKind::Other | WebErrorKind::AuthMissing => "unknown",
+            _ => "failure",
+        }
     }
 
     pub fn to_event(&self, now: Timestamp) -> Option<Event> {
@@ -487,6 +498,10 @@ fn classify_nginx(record: &mut WebErrorRecord<'_>) {
         || message.starts_with("SSL_read() failed")
     {
         record.kind = WebErrorKind::TlsFailure;
+    } else if message.starts_with("limiting requests, excess:") {
+        record.kind = WebErrorKind::RateLimited;
+    } else if message.starts_with("no user/password was provided for basic authentication") {
+        record.kind = WebErrorKind::AuthMissing;
     } else if message.starts_with("access forbidden by rule") {
         record.kind = WebErrorKind::AccessDenied;
     } else if message.ends_with("(2: No such file or directory)") {
@@ -626,6 +641,29 @@ mod tests {
             WebErrorKind::AuthFailure,
             "192.0.2.150",
             Some("username"),
+        );
+    }
+
+    #[test]
+    fn nginx_rate_limits_and_challenges() {
+        check_fields(
+            Format::NginxError,
+            r#"2024/05/06 07:08:09 [error] 811#811: *90 limiting requests, excess: 10.250 by zone "login", client: 198.51.100.200, server: app.example.com, request: "POST /api/login HTTP/1.1", host: "app.example.com""#,
+            &[
+                ("event.action", "http_rate_limited"),
+                ("event.outcome", "failure"),
+                ("source.ip", "198.51.100.200"),
+                ("url.path", "/api/login"),
+            ],
+        );
+        check_fields(
+            Format::NginxError,
+            r#"2024/05/06 07:08:10 [error] 811#811: *91 no user/password was provided for basic authentication, client: 198.51.100.201, server: app.example.com, request: "GET /admin HTTP/1.1", host: "app.example.com""#,
+            &[
+                ("event.action", "http_auth_missing"),
+                ("event.outcome", "unknown"),
+                ("event.category", "authentication"),
+            ],
         );
     }
 
