@@ -207,7 +207,7 @@ impl LineParser {
                     .web
                     .parse_at(text, now)
                     .ok_or(ParseError::NotThisFormat { format: "web server error log" })?;
-                record.to_event(now).ok_or(ParseError::BadTimestamp)
+                Ok(record.to_event(now))
             }
             Format::Json => json::parse(text.as_bytes(), now),
             Format::Custom => match &self.custom {

@@ -125,7 +125,7 @@ impl WebErrorRecord<'_> {
         }
     }
 
-    pub fn to_event(&self, now: Timestamp) -> Option<Event> {
+    pub fn to_event(&self, now: Timestamp) -> Event {
         let mut fields: Vec<(&str, Value)> = Vec::with_capacity(12);
         fields.push(("event.category", Value::from(self.kind.category())));
         fields.push(("event.action", Value::from(self.kind.action())));
@@ -169,7 +169,7 @@ impl WebErrorRecord<'_> {
             }
         }
         fields.push(("message", Value::from(self.message)));
-        Some(Event::from_pairs(self.timestamp.unwrap_or(now), fields))
+        Event::from_pairs(self.timestamp.unwrap_or(now), fields)
     }
 }
 
