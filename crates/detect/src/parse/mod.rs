@@ -1,0 +1,269 @@
+//! Parsers: one raw log line → one normalised [`Event`], one file per log format.
+//!
+//! Every parser works in two steps. The first reads the line into a borrowed record
+//! (`SyslogLine`, `SshMessage`, `AccessRecord`, `WebErrorRecord`) without allocating; the second
+//! turns a record into an `Event` with ECS field names. Callers that only need to decide whether
+//! a line matters (the hot path of `scan`) stop after the first step.
+//!
+//! Input contract, shared by all parsers:
+//! - a line is at most [`ParseConfig::max_line_len`] bytes; longer lines are rejected with
+//!   [`ParseError::TooLong`] before any parsing, and counted;
+//! - bytes that are not UTF-8 are replaced by U+FFFD (lossy) and the line is still parsed, so
+//!   that an attacker cannot hide a failure behind one bad byte; such lines are counted;
+//! - no parser panics, on any input (property tests and a fuzz target check this);
+//! - time is a parameter: a year-less timestamp is placed relative to the `now` passed in, in the
+//!   configured time zone, and a line without a timestamp gets `now`.
+//!
+//! Fields are ECS where ECS has a name. Where it has none, firebreak adds these:
+//! - `event.count`: how many times a syslog message was logged (`message repeated N times`);
+//! - `source.address`: the client as logged (an IP, or a host name with sshd's `UseDNS`), beside
+//!   `source.ip`, which is only set for IPs (IPv4-mapped IPv6 written as IPv4);
+//! - `ssh.method`, `ssh.invalid_user`, `ssh.preauth`, `ssh.disconnect_code`: what sshd said;
+//! - `http.request.forwarded_for`: the logged `X-Forwarded-For`; `http.request.proxy_ip`: the
+//!   peer, when a trusted proxy and the client was read from the header;
+//! - `http.request.line`: the request line an nginx error names.
+
+pub mod access;
+pub mod custom;
+pub mod detect_format;
+pub mod json;
+pub mod proxy;
+pub mod sshd;
+pub mod syslog;
+pub mod time;
+pub mod web_error;
+
+#[cfg(test)]
+pub(crate) mod check;
+#[cfg(test)]
+mod props;
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use firebreak_core::event::Event;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+pub use access::AccessRecord;
+pub use custom::{CustomConfig, CustomParser, CustomParserError};
+pub use detect_format::{Format, detect_format};
+pub use proxy::TrustedProxies;
+pub use sshd::SshMessage;
+pub use syslog::{SyslogLine, SyslogParser};
+pub use web_error::WebErrorRecord;
+
+/// The longest line accepted by default: 64 KiB.
+pub const DEFAULT_MAX_LINE_LEN: usize = 64 * 1024;
+
+/// Settings shared by all parsers.
+#[derive(Debug, Clone)]
+pub struct ParseConfig {
+    /// Lines longer than this many bytes are rejected, not parsed.
+    pub max_line_len: usize,
+    /// The zone of timestamps written without an offset (syslog, nginx and Apache error logs).
+    pub time_zone: TimeZone,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for access logs (none by default).
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Default for ParseConfig {
+    fn default() -> ParseConfig {
+        ParseConfig {
+            max_line_len: DEFAULT_MAX_LINE_LEN,
+            time_zone: TimeZone::UTC,
+            trusted_proxies: TrustedProxies::default(),
+        }
+    }
+}
+
+/// Why a line gave no event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("line of {len} bytes is longer than the limit of {max}")]
+    TooLong { len: usize, max: usize },
+    #[error("the line is empty")]
+    Empty,
+    #[error("not a {format} line")]
+    NotThisFormat { format: &'static str },
+    #[error("the timestamp is missing or invalid")]
+    BadTimestamp,
+    #[error("the {program} message is not one firebreak reads")]
+    UnknownMessage { program: &'static str },
+    #[error("invalid JSON event: {0}")]
+    Json(String),
+}
+
+/// Counts kept by a [`LineParser`], so that dropped input is visible rather than silent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseStats {
+    pub lines: u64,
+    pub events: u64,
+    pub too_long: u64,
+    /// Lines that held bytes which are not UTF-8 (parsed after lossy replacement).
+    pub invalid_utf8: u64,
+    /// Lines of the right shape whose content no parser reads (for example an sshd message
+    /// that says nothing about authentication).
+    pub ignored: u64,
+    /// Lines that are not of the expected format at all.
+    pub malformed: u64,
+}
+
+/// Applies the shared input contract: length limit, then lossy UTF-8 decoding.
+pub fn decode_line<'a>(
+    line: &'a [u8],
+    max_line_len: usize,
+    stats: &mut ParseStats,
+) -> Result<Cow<'a, str>, ParseError> {
+    stats.lines += 1;
+    if line.len() > max_line_len {
+        stats.too_long += 1;
+        return Err(ParseError::TooLong { len: line.len(), max: max_line_len });
+    }
+    let line = trim_line_end(line);
+    match std::str::from_utf8(line) {
+        Ok(text) => Ok(Cow::Borrowed(text)),
+        Err(_) => {
+            stats.invalid_utf8 += 1;
+            Ok(String::from_utf8_lossy(line))
+        }
+    }
+}
+
+fn trim_line_end(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = line {
+        line = rest;
+    }
+    line
+}
+
+/// One configured parser for one source: the format and its state (the time cache).
+#[derive(Debug)]
+pub struct LineParser {
+    format: Format,
+    config: ParseConfig,
+    syslog: SyslogParser,
+    web: web_error::WebErrorParser,
+    custom: Option<CustomParser>,
+    stats: ParseStats,
+}
+
+impl LineParser {
+    pub fn new(format: Format, config: ParseConfig) -> LineParser {
+        LineParser {
+            format,
+            syslog: SyslogParser::new(config.time_zone.clone()),
+            web: web_error::WebErrorParser::new(config.time_zone.clone()),
+            config,
+            custom: None,
+            stats: ParseStats::default(),
+        }
+    }
+
+    /// A parser for a user-defined format.
+    pub fn custom(parser: CustomParser, config: ParseConfig) -> LineParser {
+        let mut this = LineParser::new(Format::Custom, config);
+        this.custom = Some(parser);
+        this
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn stats(&self) -> ParseStats {
+        self.stats
+    }
+
+    /// Parses one line (without or with its trailing newline) into an event.
+    pub fn parse(&mut self, line: &[u8], now: Timestamp) -> Result<Event, ParseError> {
+        let text = decode_line(line, self.config.max_line_len, &mut self.stats)?;
+        let result = self.parse_text(&text, now);
+        match &result {
+            Ok(_) => self.stats.events += 1,
+            Err(ParseError::UnknownMessage { .. }) => self.stats.ignored += 1,
+            Err(ParseError::TooLong { .. }) => {}
+            Err(_) => self.stats.malformed += 1,
+        }
+        result
+    }
+
+    fn parse_text(&mut self, text: &str, now: Timestamp) -> Result<Event, ParseError> {
+        if text.trim().is_empty() {
+            return Err(ParseError::Empty);
+        }
+        match self.format {
+            Format::Syslog => {
+                let line = self.syslog.parse(text, now)?;
+                syslog_event(&line, now)
+            }
+            Format::Access => {
+                let record = access::parse(text)
+                    .ok_or(ParseError::NotThisFormat { format: "access log" })?;
+                Ok(record.to_event_behind(&self.config.trusted_proxies))
+            }
+            Format::NginxError | Format::ApacheError => {
+                let record = self
+                    .web
+                    .parse_at(text, now)
+                    .ok_or(ParseError::NotThisFormat { format: "web server error log" })?;
+                Ok(record.to_event(now))
+            }
+            Format::Json => json::parse(text.as_bytes(), now),
+            Format::Custom => match &self.custom {
+                Some(parser) => parser.parse(text, now),
+                None => Err(ParseError::NotThisFormat { format: "custom" }),
+            },
+        }
+    }
+}
+
+/// The event for a syslog line: the program's own parser where there is one (sshd), else a
+/// generic event carrying the message.
+pub fn syslog_event(line: &SyslogLine<'_>, now: Timestamp) -> Result<Event, ParseError> {
+    match line.program {
+        Some(program) if sshd::is_sshd(program) => {
+            let message =
+                sshd::parse(line.message).ok_or(ParseError::UnknownMessage { program: "sshd" })?;
+            Ok(message.to_event(line, now))
+        }
+        _ => Ok(line.to_event(now)),
+    }
+}
+
+/// Reads a client address as a log writes it: an IP (IPv4-mapped IPv6 becomes IPv4), possibly
+/// in brackets. Host names give `None`.
+pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    let text = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    let ip: IpAddr = text.parse().ok()?;
+    Some(canonical_ip(ip))
+}
+
+/// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) as plain IPv4; anything else unchanged.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+/// Whether a token can be a client address as logs write it: an IP, or a host name (letters,
+/// digits, `.`, `-`, `_`, `:`), which is what sshd logs when `UseDNS` is on.
+pub fn is_address(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 255
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
+        && text.bytes().any(|b| b.is_ascii_alphanumeric())
+}
+
+/// The address as it should be compared and stored: the canonical IP text when it is an IP,
+/// else the host name as written.
+pub fn normalise_address(text: &str) -> Cow<'_, str> {
+    match parse_ip(text) {
+        Some(ip) if ip.to_string() != text => Cow::Owned(ip.to_string()),
+        _ => Cow::Borrowed(text),
+    }
+}

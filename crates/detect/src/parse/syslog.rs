@@ -1,0 +1,457 @@
+//! The syslog envelope: RFC 3164 (`Mmm dd hh:mm:ss host prog[pid]: msg`, also with the ISO 8601
+//! time rsyslog writes), RFC 5424, and the timestamp-less `host prog[pid]: msg` of
+//! `journalctl -o short` exports. The envelope hands the message to the program's parser.
+//!
+//! Also unwrapped here: rsyslog's `message repeated N times: [ … ]` (the count is kept) and the
+//! Solaris `[ID 800047 auth.info] ` message prefix.
+
+use firebreak_core::event::Event;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+use super::ParseError;
+use super::time::{Civil, Cursor, LocalTime, month_from_abbrev};
+
+/// Which envelope a line had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyslogFormat {
+    Rfc3164,
+    Rfc5424,
+    /// `host prog[pid]: msg` with no time, as journal exports write it.
+    NoTimestamp,
+}
+
+/// One syslog line, borrowed from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogLine<'a> {
+    pub format: SyslogFormat,
+    /// `None` only for [`SyslogFormat::NoTimestamp`].
+    pub timestamp: Option<Timestamp>,
+    pub priority: Option<u8>,
+    pub host: Option<&'a str>,
+    pub program: Option<&'a str>,
+    pub pid: Option<u32>,
+    /// The message, unwrapped from `message repeated N times: [ … ]`.
+    pub message: &'a str,
+    /// How many times the message was logged: N for `message repeated N times`, else 1.
+    pub count: u32,
+}
+
+impl SyslogLine<'_> {
+    /// The fields every syslog event carries: time, host, process, message, count.
+    pub fn base_fields(&self) -> Vec<(&'static str, Value)> {
+        let mut fields = Vec::with_capacity(8);
+        if let Some(host) = self.host {
+            fields.push(("host.name", Value::from(host)));
+        }
+        if let Some(program) = self.program {
+            fields.push(("process.name", Value::from(program)));
+        }
+        if let Some(pid) = self.pid {
+            fields.push(("process.pid", Value::from(pid)));
+        }
+        if let Some(priority) = self.priority {
+            fields.push(("log.syslog.priority", Value::from(priority)));
+        }
+        fields.push(("message", Value::from(self.message)));
+        if self.count != 1 {
+            fields.push(("event.count", Value::from(self.count)));
+        }
+        fields
+    }
+
+    /// A generic event for a program no built-in parser reads.
+    pub fn to_event(&self, now: Timestamp) -> Event {
+        Event::from_pairs(self.timestamp.unwrap_or(now), self.base_fields())
+    }
+}
+
+/// Reads syslog envelopes; keeps the local-time cache between lines.
+#[derive(Debug, Clone)]
+pub struct SyslogParser {
+    local: LocalTime,
+}
+
+impl SyslogParser {
+    /// `zone` is the zone of timestamps written without an offset.
+    pub fn new(zone: TimeZone) -> SyslogParser {
+        SyslogParser { local: LocalTime::new(zone) }
+    }
+
+    /// Reads an RFC 3164 or RFC 5424 line. Year-less times are placed relative to `now`.
+    pub fn parse<'a>(
+        &mut self,
+        line: &'a str,
+        now: Timestamp,
+    ) -> Result<SyslogLine<'a>, ParseError> {
+        let bytes = line.as_bytes();
+        let mut cursor = Cursor::new(bytes);
+        let priority = read_priority(&mut cursor);
+        if priority.is_some() && cursor.eat_str("1 ").is_some() {
+            return self.parse_5424(line, cursor, priority);
+        }
+        cursor.skip_spaces();
+        let timestamp = self.read_timestamp(&mut cursor, now)?;
+        if cursor.skip_spaces() == 0 {
+            return Err(ParseError::BadTimestamp);
+        }
+        let rest = line.get(cursor.pos..).ok_or(ParseError::BadTimestamp)?;
+        let mut parsed = parse_header(rest);
+        parsed.format = SyslogFormat::Rfc3164;
+        parsed.timestamp = Some(timestamp);
+        parsed.priority = priority;
+        Ok(parsed)
+    }
+
+    /// Reads `host prog[pid]: msg` (no timestamp), as `journalctl -o short` without its time, or
+    /// a journal `MESSAGE` with its `SYSLOG_IDENTIFIER`.
+    pub fn parse_without_timestamp<'a>(&self, line: &'a str) -> Result<SyslogLine<'a>, ParseError> {
+        let parsed = parse_header(line.trim_start());
+        if parsed.program.is_none() {
+            return Err(ParseError::NotThisFormat { format: "syslog" });
+        }
+        Ok(parsed)
+    }
+
+    fn read_timestamp(
+        &mut self,
+        cursor: &mut Cursor<'_>,
+        now: Timestamp,
+    ) -> Result<Timestamp, ParseError> {
+        match cursor.peek() {
+            Some(b'0'..=b'9') => read_iso(cursor, &mut self.local),
+            _ => read_bsd(cursor, &mut self.local, now),
+        }
+        .ok_or(ParseError::BadTimestamp)
+    }
+
+    fn parse_5424<'a>(
+        &mut self,
+        line: &'a str,
+        mut cursor: Cursor<'a>,
+        priority: Option<u8>,
+    ) -> Result<SyslogLine<'a>, ParseError> {
+        let timestamp = if cursor.eat(b'-').is_some() {
+            None
+        } else {
+            Some(read_iso(&mut cursor, &mut self.local).ok_or(ParseError::BadTimestamp)?)
+        };
+        cursor.eat(b' ').ok_or(ParseError::BadTimestamp)?;
+        let mut field = || -> Option<&'a str> {
+            let start = cursor.pos;
+            let len = memchr::memchr(b' ', cursor.rest())?;
+            cursor.pos += len + 1;
+            let value = line.get(start..start + len)?;
+            Some(value).filter(|v| *v != "-")
+        };
+        let not_5424 = ParseError::NotThisFormat { format: "RFC 5424 syslog" };
+        let host = field();
+        let program = field();
+        let procid = field();
+        let _msgid = field();
+        // Structured data: `-` or one or more `[id key="value" …]`, values may hold `\]`, `\"`.
+        if cursor.eat(b'-').is_none() {
+            if cursor.peek() != Some(b'[') {
+                return Err(not_5424);
+            }
+            while cursor.peek() == Some(b'[') {
+                skip_sd_element(&mut cursor).ok_or(not_5424.clone())?;
+            }
+        }
+        let _ = cursor.eat(b' ');
+        let mut message = line.get(cursor.pos..).unwrap_or("");
+        message = message.strip_prefix('\u{feff}').unwrap_or(message);
+        let (message, count) = unwrap_message(message);
+        Ok(SyslogLine {
+            format: SyslogFormat::Rfc5424,
+            timestamp,
+            priority,
+            host,
+            program,
+            pid: procid.and_then(|p| p.parse().ok()),
+            message,
+            count,
+        })
+    }
+}
+
+fn read_priority(cursor: &mut Cursor<'_>) -> Option<u8> {
+    if cursor.peek() != Some(b'<') {
+        return None;
+    }
+    let save = cursor.pos;
+    cursor.pos += 1;
+    match cursor.digits(1, 3) {
+        Some(value) if value <= 191 && cursor.eat(b'>').is_some() => u8::try_from(value).ok(),
+        _ => {
+            cursor.pos = save;
+            None
+        }
+    }
+}
+
+fn skip_sd_element(cursor: &mut Cursor<'_>) -> Option<()> {
+    cursor.eat(b'[')?;
+    let mut in_quotes = false;
+    loop {
+        let byte = cursor.peek()?;
+        cursor.pos += 1;
+        match byte {
+            b'\\' if in_quotes => cursor.pos += 1,
+            b'"' => in_quotes = !in_quotes,
+            b']' if !in_quotes => return Some(()),
+            _ => {}
+        }
+    }
+}
+
+/// `Mmm dd hh:mm:ss` (day padded with a space or a zero, or not at all), optionally followed by
+/// a year (`Mmm dd yyyy hh:mm:ss`, as some appliances write).
+fn read_bsd(cursor: &mut Cursor<'_>, local: &mut LocalTime, now: Timestamp) -> Option<Timestamp> {
+    let month = month_from_abbrev(cursor.bytes.get(cursor.pos..cursor.pos + 3)?)?;
+    cursor.pos += 3;
+    if cursor.skip_spaces() == 0 {
+        return None;
+    }
+    let day = u8::try_from(cursor.digits(1, 2)?).ok()?;
+    cursor.eat(b' ')?;
+    let save = cursor.pos;
+    let year = match cursor.digits(4, 4) {
+        Some(year) if cursor.eat(b' ').is_some() => Some(i32::try_from(year).ok()?),
+        _ => {
+            cursor.pos = save;
+            None
+        }
+    };
+    let (hour, minute, second, nanos) = cursor.clock()?;
+    let civil = Civil { year: year.unwrap_or(0), month, day, hour, minute, second, nanos };
+    match year {
+        Some(_) => local.resolve(civil),
+        None => local.resolve_yearless(civil, now),
+    }
+}
+
+/// `YYYY-MM-DD[T ]hh:mm:ss[.frac][offset]`; without an offset the time is local.
+pub(crate) fn read_iso(cursor: &mut Cursor<'_>, local: &mut LocalTime) -> Option<Timestamp> {
+    let year = cursor.digits(4, 4)?;
+    cursor.eat(b'-')?;
+    let month = cursor.digits(2, 2)?;
+    cursor.eat(b'-')?;
+    let day = cursor.digits(2, 2)?;
+    if cursor.eat(b'T').is_none() {
+        cursor.eat(b' ')?;
+    }
+    let (hour, minute, second, nanos) = cursor.clock()?;
+    let civil = Civil {
+        year: i32::try_from(year).ok()?,
+        month: u8::try_from(month).ok()?,
+        day: u8::try_from(day).ok()?,
+        hour,
+        minute,
+        second,
+        nanos,
+    };
+    match cursor.offset() {
+        Some(offset) => civil.at_offset(offset),
+        None => local.resolve(civil),
+    }
+}
+
+/// Reads `[host] tag message` after the timestamp. The first token is the host unless it already
+/// looks like a tag (`prog[pid]:`, `prog:`, `[prog]`), which is how hostless lines are told apart.
+fn parse_header(rest: &str) -> SyslogLine<'_> {
+    let mut host = None;
+    let mut rest = rest;
+    let first_end = rest.find(' ').unwrap_or(rest.len());
+    let first = &rest[..first_end];
+    if !looks_like_tag(first) && first_end < rest.len() {
+        host = Some(first);
+        rest = rest[first_end..].trim_start_matches(' ');
+    }
+    let (program, pid, message) = match read_tag(rest) {
+        Some(tag) => tag,
+        None => (None, None, rest),
+    };
+    let (message, count) = unwrap_message(message);
+    SyslogLine {
+        format: SyslogFormat::NoTimestamp,
+        timestamp: None,
+        priority: None,
+        host,
+        program,
+        pid,
+        message,
+        count,
+    }
+}
+
+fn looks_like_tag(token: &str) -> bool {
+    token.ends_with(':') || token.ends_with(']') || token.starts_with('[')
+}
+
+/// `prog[pid]: `, `prog: `, `[prog]: `, `[prog] ` → (program, pid, message).
+fn read_tag(rest: &str) -> Option<(Option<&str>, Option<u32>, &str)> {
+    let bytes = rest.as_bytes();
+    if let Some(inner) = rest.strip_prefix('[') {
+        let close = inner.find(']')?;
+        let program = &inner[..close];
+        if program.is_empty() || program.contains(' ') {
+            return None;
+        }
+        let after = &inner[close + 1..];
+        let after = after.strip_prefix(':').unwrap_or(after);
+        return Some((Some(program), None, after.strip_prefix(' ').unwrap_or(after)));
+    }
+    let end = bytes.iter().position(|&b| matches!(b, b'[' | b':' | b' '))?;
+    if end == 0 {
+        return None;
+    }
+    let program = &rest[..end];
+    let mut pid = None;
+    let mut after = &rest[end..];
+    if let Some(inner) = after.strip_prefix('[') {
+        let close = inner.find(']')?;
+        pid = inner[..close].parse().ok();
+        after = &inner[close + 1..];
+        after = after.strip_prefix(':').unwrap_or(after);
+    } else {
+        after = after.strip_prefix(':')?;
+    }
+    if !(after.is_empty() || after.starts_with(' ')) {
+        return None;
+    }
+    Some((Some(program), pid, after.strip_prefix(' ').unwrap_or(after)))
+}
+
+/// Unwraps rsyslog's `message repeated N times: [ msg]`, Solaris's `[ID n facility.level] ` and
+/// the kernel time stamp some journals put before a message (`kernel: [  970.699396] `).
+fn unwrap_message(message: &str) -> (&str, u32) {
+    let mut message = strip_kernel_prefix(message);
+    let mut count = 1;
+    if let Some(rest) = message.strip_prefix("message repeated ")
+        && let Some((number, inner)) = rest.split_once(" times: [")
+        && let (Ok(n), Some(inner)) = (number.parse::<u32>(), inner.strip_suffix(']'))
+    {
+        count = n.max(1);
+        message = inner.strip_prefix(' ').unwrap_or(inner);
+    }
+    if let Some(rest) = message.strip_prefix("[ID ")
+        && let Some(close) = rest.find("] ")
+    {
+        message = &rest[close + 2..];
+    }
+    (message, count)
+}
+
+fn strip_kernel_prefix(message: &str) -> &str {
+    let Some(rest) = message.strip_prefix("kernel:") else { return message };
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let Some(inner) = rest.strip_prefix('[') else { return message };
+    let Some(close) = inner.find(']') else { return message };
+    if !inner[..close].trim_start().bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return message;
+    }
+    let after = &inner[close + 1..];
+    let after = after.strip_prefix(':').unwrap_or(after);
+    after.strip_prefix(' ').unwrap_or(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::time::cet;
+
+    fn now() -> Timestamp {
+        Timestamp::from_second(1_124_013_600).unwrap()
+    }
+
+    fn parse(line: &str) -> SyslogLine<'_> {
+        SyslogParser::new(cet()).parse(line, now()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_classic_envelope() {
+        let line = parse(
+            "Feb 25 14:34:10 bastion sshd[31609]: Failed password for root from 198.51.100.9",
+        );
+        assert_eq!(line.timestamp.unwrap().to_string(), "2005-02-25T13:34:10Z");
+        assert_eq!(line.host, Some("bastion"));
+        assert_eq!(line.program, Some("sshd"));
+        assert_eq!(line.pid, Some(31609));
+        assert_eq!(line.message, "Failed password for root from 198.51.100.9");
+        assert_eq!(line.count, 1);
+    }
+
+    #[test]
+    fn reads_hostless_and_bracketed_tags() {
+        let line = parse("Nov 23 21:50:19 sshd[8155]: Disconnecting: Too many");
+        assert_eq!((line.host, line.program, line.pid), (None, Some("sshd"), Some(8155)));
+        let line = parse("Mar  3 00:17:22 [sshd]: User root from 198.51.100.9 not allowed");
+        assert_eq!((line.host, line.program), (None, Some("sshd")));
+        assert_eq!(line.message, "User root from 198.51.100.9 not allowed");
+        let line = parse("Jun 25 23:53:34 [sshd] User root");
+        assert_eq!((line.program, line.message), (Some("sshd"), "User root"));
+        let line = parse("Feb 7 16:01:07 linux-m899 sshd[5113]: x");
+        assert_eq!((line.host, line.message), (Some("linux-m899"), "x"));
+        let line = parse("Feb 15 16:23:40 srv httpd/backend2[22041]: [authz_core:error] x");
+        assert_eq!(line.program, Some("httpd/backend2"));
+    }
+
+    #[test]
+    fn reads_rsyslog_iso_times() {
+        let line =
+            parse("2016-05-17T19:03:51.123456+00:00 host sshd[2723]: pam_unix(sshd:auth): x");
+        assert_eq!(line.timestamp.unwrap().to_string(), "2016-05-17T19:03:51.123456Z");
+        assert_eq!(line.message, "pam_unix(sshd:auth): x");
+    }
+
+    #[test]
+    fn unwraps_repeated_messages_and_solaris_ids() {
+        let line = parse(
+            "Jun  1 10:00:00 h sshd[8]: message repeated 3 times: [ Failed password for root from 198.51.100.9 port 22 ssh2]",
+        );
+        assert_eq!(line.count, 3);
+        assert_eq!(line.message, "Failed password for root from 198.51.100.9 port 22 ssh2");
+        let line = parse("Mar 29 05:59:23 sol10 sshd[20885]: [ID 800047 auth.info] Failed x");
+        assert_eq!(line.message, "Failed x");
+        let line = parse("Mar 29 05:59:23 sol10 sshd[20885]: kernel:[  970.699396]: Failed y");
+        assert_eq!(line.message, "Failed y");
+    }
+
+    #[test]
+    fn reads_rfc_5424_with_structured_data() {
+        let line = parse(
+            r#"<38>1 2019-07-08T17:40:17.954167-04:00 hostname.example.com sshd 44444 - [timeQuality tzKnown="1"][xxx@123 test="[brackets\]"] Failed unknown"#,
+        );
+        assert_eq!(line.format, SyslogFormat::Rfc5424);
+        assert_eq!(line.timestamp.unwrap().to_string(), "2019-07-08T21:40:17.954167Z");
+        assert_eq!(
+            (line.host, line.program, line.pid),
+            (Some("hostname.example.com"), Some("sshd"), Some(44444))
+        );
+        assert_eq!(line.message, "Failed unknown");
+        assert_eq!(line.priority, Some(38));
+    }
+
+    #[test]
+    fn reads_journal_lines_without_time() {
+        let parser = SyslogParser::new(cet());
+        let line = parser.parse_without_timestamp("host nginx[983485]: 2023/12/09 x").unwrap();
+        assert_eq!(
+            (line.host, line.program, line.pid),
+            (Some("host"), Some("nginx"), Some(983485))
+        );
+        assert_eq!(line.timestamp, None);
+    }
+
+    #[test]
+    fn rejects_what_is_not_syslog() {
+        let mut parser = SyslogParser::new(cet());
+        for line in
+            ["", "hello world", "Foo 12 10:00:00 h p: x", "Jan 32 10:00:00 h p: x", "<999>1 x"]
+        {
+            assert!(parser.parse(line, now()).is_err(), "{line}");
+        }
+    }
+}
