@@ -63,6 +63,14 @@ impl Client {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
+    pub async fn put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> anyhow::Result<T> {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.send::<serde_json::Value>(reqwest::Method::DELETE, path, None).await.map(|_| ())
     }

@@ -343,10 +343,8 @@ pub async fn token_revoke(args: &ClientArgs, id: i64) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Obligations from a facts file alone: for counsel working offline, and for tests.
-#[allow(clippy::print_stdout)]
-pub fn obligations(args: &ObligationsArgs) -> anyhow::Result<ExitCode> {
-    let path = &args.facts;
+/// Reads a facts file, TOML or JSON (by extension, or by a leading `{`).
+fn read_facts(path: &std::path::Path) -> anyhow::Result<firebreak_comply::Facts> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the facts file {}", path.display()))?;
     let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
@@ -355,29 +353,85 @@ pub fn obligations(args: &ObligationsArgs) -> anyhow::Result<ExitCode> {
         firebreak_comply::Facts::from_json(&text)
     } else {
         firebreak_comply::Facts::from_toml(&text)
-    }
-    .with_context(|| format!("in the facts file {}", path.display()))?;
-    let table = firebreak_comply::RulesTable::builtin()
-        .context("the built-in rules table does not load")?;
-    let assessment = firebreak_comply::compute(&facts, &table);
-    match args.format {
-        Format::Json => {
-            if args.drafts {
+    };
+    facts.with_context(|| format!("in the facts file {}", path.display()))
+}
+
+/// Obligations from a facts file alone (for counsel working offline, and for tests), or an
+/// incident's obligations from the server, optionally recording facts or a decision first.
+#[allow(clippy::print_stdout)]
+pub async fn obligations(args: &ObligationsArgs) -> anyhow::Result<ExitCode> {
+    let format = args.client.format;
+    if let Some(path) = &args.facts {
+        let facts = read_facts(path)?;
+        let table = firebreak_comply::RulesTable::builtin()
+            .context("the built-in rules table does not load")?;
+        let assessment = firebreak_comply::compute(&facts, &table);
+        let drafts = if args.drafts {
+            firebreak_comply::drafts(&assessment, &facts, &table)
+        } else {
+            Vec::new()
+        };
+        match format {
+            Format::Json if args.drafts => {
                 let drafts: Vec<serde_json::Value> =
-                    firebreak_comply::drafts(&assessment, &facts, &table)
-                        .iter()
-                        .map(|draft| json!({ "markdown": draft.to_markdown() }))
-                        .collect();
+                    drafts.iter().map(|d| json!({ "markdown": d.to_markdown() })).collect();
                 print_json(&json!({ "assessment": assessment, "drafts": drafts }))?;
-            } else {
-                print_json(&assessment)?;
+            }
+            Format::Json => print_json(&assessment)?,
+            Format::Table => {
+                print!("{}", firebreak_comply::render_text(&assessment));
+                for draft in drafts {
+                    println!("\n{}", draft.to_markdown());
+                }
             }
         }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(incident) = args.incident else {
+        bail!("name an incident, or give --facts FILE to compute without a server");
+    };
+    let client = Client::new(&args.client)?;
+    if let Some(path) = &args.record {
+        let facts = read_facts(path)?;
+        let _: serde_json::Value = client
+            .put(&format!("/api/v1/incidents/{incident}/facts"), serde_json::to_value(&facts)?)
+            .await?;
+    }
+    if let (Some(rule), Some(mark)) = (&args.mark, &args.mark_as) {
+        let _: serde_json::Value = client
+            .post(
+                &format!("/api/v1/incidents/{incident}/obligations/{rule}"),
+                json!({ "status": mark, "detail": args.detail, "sent_at": args.sent_at }),
+            )
+            .await?;
+    }
+    let view: serde_json::Value =
+        client.get(&format!("/api/v1/incidents/{incident}/obligations")).await?;
+    match format {
+        Format::Json => print_json(&view)?,
         Format::Table => {
-            print!("{}", firebreak_comply::render_text(&assessment));
-            if args.drafts {
-                for draft in firebreak_comply::drafts(&assessment, &facts, &table) {
-                    println!("\n{}", draft.to_markdown());
+            print!("{}", view["text"].as_str().unwrap_or_default());
+            if let Some(tracking) = view["tracking"].as_array().filter(|t| !t.is_empty()) {
+                println!("\nTracking:");
+                for item in tracking {
+                    let status = &item["status"];
+                    let label = status
+                        .as_str()
+                        .map(str::to_owned)
+                        .or_else(|| status.as_object().and_then(|o| o.keys().next().cloned()))
+                        .unwrap_or_default();
+                    let next = item["reminders"]
+                        .as_array()
+                        .and_then(|r| r.first())
+                        .and_then(|r| r.as_str())
+                        .unwrap_or("-");
+                    println!(
+                        "  {:<28} {:<14} first reminder {}",
+                        item["rule_id"].as_str().unwrap_or(""),
+                        label,
+                        next
+                    );
                 }
             }
         }

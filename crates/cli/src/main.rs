@@ -41,15 +41,32 @@ enum Command {
 
 #[derive(Debug, Args)]
 pub struct ObligationsArgs {
-    /// Compute from this facts file (TOML or JSON), without a server.
+    /// The incident whose obligations to show (from the server).
+    #[arg(conflicts_with = "facts")]
+    pub incident: Option<i64>,
+    /// Compute from this facts file (TOML or JSON) alone, without a server.
     #[arg(long)]
-    pub facts: std::path::PathBuf,
-    /// Output format: a table for people, or JSON.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
-    /// Also print a notice draft for each obligation, with what each regime requires.
+    pub facts: Option<std::path::PathBuf>,
+    /// Record this facts file (TOML or JSON) as the incident's facts first.
+    #[arg(long, requires = "incident")]
+    pub record: Option<std::path::PathBuf>,
+    /// Mark one obligation (by rule id, e.g. gdpr-33) with `--as`.
+    #[arg(long, requires = "incident", requires = "mark_as")]
+    pub mark: Option<String>,
+    /// What to mark it: drafted, sent, not_required or late.
+    #[arg(long = "as", value_parser = ["drafted", "sent", "not_required", "late"])]
+    pub mark_as: Option<String>,
+    /// Evidence of sending (for sent) or the reason (for not_required and late).
+    #[arg(long, default_value = "")]
+    pub detail: String,
+    /// When it was sent (RFC 3339; default now).
+    #[arg(long)]
+    pub sent_at: Option<jiff::Timestamp>,
+    /// Also print a notice draft for each obligation (with --facts).
     #[arg(long)]
     pub drafts: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -283,7 +300,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Timeline(TimelineCommand::Verify { client, database, incident }) => {
             commands::timeline_verify(&client, database.as_deref(), incident).await
         }
-        Command::Obligations(args) => commands::obligations(&args),
+        Command::Obligations(args) => commands::obligations(&args).await,
         Command::Token(command) => match command {
             TokenCommand::Create { client, name, role, expires_in_hours } => {
                 commands::token_create(&client, name, role, expires_in_hours).await

@@ -62,6 +62,7 @@ pub struct SpoolAudited;
     tags(
         (name = "ingest", description = "Events in and out"),
         (name = "incidents", description = "Incidents and their hash-chained timeline"),
+        (name = "obligations", description = "Breach-notification facts, obligations and their tracking"),
         (name = "auth", description = "Setup, login, tokens, users and the audit log"),
     )
 )]
@@ -97,6 +98,9 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::incidents::change_severity))
         .routes(routes!(api::incidents::add_note))
         .routes(routes!(api::incidents::timeline))
+        .routes(routes!(api::obligations::get))
+        .routes(routes!(api::obligations::get_facts, api::obligations::put_facts))
+        .routes(routes!(api::obligations::update))
         .routes(routes!(api::auth::setup))
         .routes(routes!(api::auth::login))
         .routes(routes!(api::auth::create_token, api::auth::list_tokens))

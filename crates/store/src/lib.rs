@@ -222,6 +222,27 @@ pub struct IncidentFilter {
     pub limit: Option<u32>,
 }
 
+/// One version of an incident's breach-notification facts (the `comply` facts document, JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FactsVersion {
+    pub version: i64,
+    pub facts: String,
+    pub recorded_at: Timestamp,
+    pub actor: String,
+}
+
+/// What people decided or did about one obligation of an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObligationRecord {
+    pub rule_id: String,
+    /// `drafted`, `sent`, `not_required` or `late`.
+    pub status: String,
+    /// The reason, or the reference to the evidence of sending.
+    pub detail: String,
+    pub at: Timestamp,
+    pub actor: String,
+}
+
 /// A change to an incident, validated by the store inside its transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IncidentChange {
@@ -295,6 +316,26 @@ pub trait Store: Send + Sync + fmt::Debug {
         recorded_at: Timestamp,
     ) -> Result<TimelineEntry>;
     async fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;
+
+    // Breach-notification facts and obligation tracking.
+    /// Stores a new version of the incident's facts with the timeline entry that records the
+    /// change (and what it did to the obligations), in one transaction. Returns the version.
+    async fn record_facts(
+        &self,
+        incident_id: i64,
+        facts: &str,
+        entry: NewEntry,
+        at: Timestamp,
+    ) -> Result<(i64, TimelineEntry)>;
+    async fn latest_facts(&self, incident_id: i64) -> Result<Option<FactsVersion>>;
+    /// Records a decision or action on one obligation, with its timeline entry.
+    async fn record_obligation(
+        &self,
+        incident_id: i64,
+        record: &ObligationRecord,
+        entry: NewEntry,
+    ) -> Result<TimelineEntry>;
+    async fn obligation_records(&self, incident_id: i64) -> Result<Vec<ObligationRecord>>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating the SQLite file if

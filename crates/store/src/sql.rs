@@ -17,8 +17,8 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
 use crate::{
-    AuditRecord, EventRecord, IncidentChange, IncidentFilter, NewToken, Result, Store, StoreError,
-    TokenInfo, TokenKind, User,
+    AuditRecord, EventRecord, FactsVersion, IncidentChange, IncidentFilter, NewToken,
+    ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind, User,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -798,5 +798,103 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(entry_from_row).collect()
+    }
+
+    async fn record_facts(
+        &self,
+        incident_id: i64,
+        facts: &str,
+        entry: NewEntry,
+        at: Timestamp,
+    ) -> Result<(i64, TimelineEntry)> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, incident_id).await?;
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0) FROM incident_facts WHERE incident_id = $1",
+        )
+        .bind(incident_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let version: i64 = row.try_get::<i64, _>(0)? + 1;
+        sqlx::query(
+            "INSERT INTO incident_facts (incident_id, version, facts, recorded_at, actor) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(incident_id)
+        .bind(version)
+        .bind(facts)
+        .bind(nanos(at))
+        .bind(entry.actor.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let sealed = self.append_in(&mut tx, incident_id, entry, at).await?;
+        tx.commit().await?;
+        Ok((version, sealed))
+    }
+
+    async fn latest_facts(&self, incident_id: i64) -> Result<Option<FactsVersion>> {
+        self.get_incident(incident_id).await?;
+        let row = sqlx::query(
+            "SELECT version, facts, recorded_at, actor FROM incident_facts WHERE incident_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(incident_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(FactsVersion {
+                version: row.try_get("version")?,
+                facts: row.try_get("facts")?,
+                recorded_at: from_nanos(row.try_get("recorded_at")?),
+                actor: row.try_get("actor")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_obligation(
+        &self,
+        incident_id: i64,
+        record: &ObligationRecord,
+        entry: NewEntry,
+    ) -> Result<TimelineEntry> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, incident_id).await?;
+        sqlx::query(
+            "INSERT INTO obligation_status (incident_id, rule_id, status, detail, at, actor) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (incident_id, rule_id) DO UPDATE SET status = excluded.status, detail = excluded.detail, at = excluded.at, actor = excluded.actor",
+        )
+        .bind(incident_id)
+        .bind(record.rule_id.as_str())
+        .bind(record.status.as_str())
+        .bind(record.detail.as_str())
+        .bind(nanos(record.at))
+        .bind(record.actor.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let sealed = self.append_in(&mut tx, incident_id, entry, record.at).await?;
+        tx.commit().await?;
+        Ok(sealed)
+    }
+
+    async fn obligation_records(&self, incident_id: i64) -> Result<Vec<ObligationRecord>> {
+        self.get_incident(incident_id).await?;
+        let rows = sqlx::query(
+            "SELECT rule_id, status, detail, at, actor FROM obligation_status WHERE incident_id = $1 ORDER BY rule_id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ObligationRecord {
+                    rule_id: row.try_get("rule_id")?,
+                    status: row.try_get("status")?,
+                    detail: row.try_get("detail")?,
+                    at: from_nanos(row.try_get("at")?),
+                    actor: row.try_get("actor")?,
+                })
+            })
+            .collect()
     }
 }

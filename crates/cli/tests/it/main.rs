@@ -7,6 +7,7 @@ mod bad_input;
 mod durability;
 mod obligations;
 mod routes;
+mod secrets;
 mod tamper;
 
 use std::io::{BufRead, BufReader};
@@ -44,6 +45,11 @@ impl Server {
 
     /// Starts (or restarts) a server on `dir`, waiting until it listens.
     pub fn start(dir: &Path, port: u16) -> Server {
+        Server::start_logging(dir, port, "warn", Stdio::inherit())
+    }
+
+    /// Starts a server with a log filter and somewhere for its log to go.
+    pub fn start_logging(dir: &Path, port: u16, filter: &str, log: Stdio) -> Server {
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--listen")
@@ -52,10 +58,10 @@ impl Server {
             .arg(format!("sqlite://{}", dir.join("firebreak.db").display()))
             .arg("--data-dir")
             .arg(dir.join("data"))
-            .env("FIREBREAK_LOG", "warn")
+            .env("FIREBREAK_LOG", filter)
             .env_remove("FIREBREAK_CONFIG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();

@@ -32,3 +32,89 @@ fn a_facts_file_gives_cited_obligations_and_a_bad_one_a_precise_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Atlantis") && stderr.contains("facts.toml"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_incidents_facts_drive_its_obligations_and_every_change_is_on_the_timeline() {
+    let (_dir, server) = crate::Server::start_fresh();
+    let admin = server.admin_token().await;
+    assert!(
+        server
+            .cli(
+                &admin,
+                &[
+                    "incident",
+                    "create",
+                    "--title",
+                    "Customer database copied",
+                    "--severity",
+                    "SEV1"
+                ]
+            )
+            .status
+            .success()
+    );
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../comply/examples/facts.toml");
+
+    let recorded = server.cli(&admin, &["obligations", "1", "--record", example]);
+    let text = String::from_utf8_lossy(&recorded.stdout);
+    assert!(recorded.status.success(), "{}", String::from_utf8_lossy(&recorded.stderr));
+    assert!(text.contains("GDPR Art. 33(1)") && text.contains("Tracking:"), "{text}");
+
+    // The California attorney general's notice is chained to the consumer notice: sending that
+    // one gives the chained one a fixed deadline.
+    let before = server.cli(&admin, &["obligations", "1", "--format", "json"]);
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    let chained = |view: &serde_json::Value| {
+        view["assessment"]["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["rule_id"] == "us-ca-ag")
+            .unwrap()["deadline"]
+            .clone()
+    };
+    let marked = server.cli(
+        &admin,
+        &[
+            "obligations",
+            "1",
+            "--mark",
+            "us-ca-individuals",
+            "--as",
+            "sent",
+            "--detail",
+            "mail merge batch 7",
+            "--sent-at",
+            "2026-03-10T12:00:00Z",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(marked.status.success(), "{}", String::from_utf8_lossy(&marked.stderr));
+    let after: serde_json::Value = serde_json::from_slice(&marked.stdout).unwrap();
+    assert_ne!(
+        chained(&before),
+        chained(&after),
+        "the chained deadline moved once the notice was sent"
+    );
+    let status = after["tracking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["rule_id"] == "us-ca-individuals")
+        .unwrap()["status"]
+        .clone();
+    assert!(status.to_string().contains("mail merge batch 7"), "{status}");
+
+    let refused =
+        server.cli(&admin, &["obligations", "1", "--mark", "no-such-rule", "--as", "drafted"]);
+    assert_eq!(refused.status.code(), Some(2));
+
+    let shown = server.cli(&admin, &["incident", "show", "1"]);
+    let timeline = String::from_utf8_lossy(&shown.stdout);
+    assert!(timeline.contains("Breach facts recorded"), "{timeline}");
+    assert!(timeline.contains("Notice `us-ca-individuals` sent"), "{timeline}");
+    assert!(timeline.contains("marked sent"), "{timeline}");
+    assert!(server.cli(&admin, &["timeline", "verify", "1"]).status.success());
+    server.stop();
+}

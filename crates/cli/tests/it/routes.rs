@@ -28,7 +28,7 @@ async fn every_route_refuses_the_anonymous_and_the_too_lowly() {
     for (path, operations) in paths {
         for (method, operation) in operations.as_object().unwrap() {
             let method: Method = method.to_uppercase().parse().unwrap();
-            let url = server.url(&path.replace("{id}", "1"));
+            let url = server.url(&path.replace("{id}", "1").replace("{rule}", "gdpr-33"));
             let send = |token: Option<&str>| {
                 let mut request = client
                     .request(method.clone(), &url)

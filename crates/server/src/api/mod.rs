@@ -5,4 +5,5 @@
 pub mod auth;
 pub mod events;
 pub mod incidents;
+pub mod obligations;
 pub mod system;

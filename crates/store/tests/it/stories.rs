@@ -345,3 +345,66 @@ async fn an_unreachable_database_is_a_clear_error() {
         .to_string();
     assert!(error.contains("cannot open the database"), "{error}");
 }
+
+#[tokio::test]
+async fn facts_are_versioned_and_obligation_decisions_kept_with_the_timeline() {
+    use firebreak_store::ObligationRecord;
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let t0 = at("2026-04-01T09:00:00Z");
+        let incident = store
+            .create_incident(&new_incident("breach", Severity::Sev1), "ana", t0)
+            .await
+            .unwrap();
+        assert_eq!(store.latest_facts(incident.id).await.unwrap(), None);
+        let note = |summary: &str| NewEntry {
+            kind: EntryKind::Obligation,
+            occurred_at: t0,
+            actor: "ana".into(),
+            summary: summary.into(),
+            data: serde_json::Value::Null,
+        };
+        let (v1, _) =
+            store.record_facts(incident.id, r#"{"v":1}"#, note("facts v1"), t0).await.unwrap();
+        let (v2, _) =
+            store.record_facts(incident.id, r#"{"v":2}"#, note("facts v2"), t0).await.unwrap();
+        assert_eq!((v1, v2), (1, 2));
+        let latest = store.latest_facts(incident.id).await.unwrap().unwrap();
+        assert_eq!(
+            (latest.version, latest.facts.as_str(), latest.actor.as_str()),
+            (2, r#"{"v":2}"#, "ana")
+        );
+
+        let record = |status: &str, detail: &str| ObligationRecord {
+            rule_id: "gdpr-33".into(),
+            status: status.into(),
+            detail: detail.into(),
+            at: t0,
+            actor: "lee".into(),
+        };
+        store
+            .record_obligation(incident.id, &record("drafted", ""), note("drafted"))
+            .await
+            .unwrap();
+        store
+            .record_obligation(
+                incident.id,
+                &record("sent", "DPA portal receipt 4411"),
+                note("sent"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.obligation_records(incident.id).await.unwrap(),
+            vec![record("sent", "DPA portal receipt 4411")]
+        );
+        let timeline = store.timeline(incident.id).await.unwrap();
+        assert_eq!(timeline.len(), 5);
+        assert_eq!(verify_chain(&timeline), Ok(()));
+        assert!(matches!(
+            store.record_facts(4242, "{}", note("x"), t0).await,
+            Err(StoreError::NotFound(_))
+        ));
+        subject.finish().await;
+    }
+}

@@ -1,0 +1,327 @@
+//! Breach-notification obligations of an incident: its facts (versioned; each change goes on the
+//! timeline with what it did to the obligations), the obligations computed from them with their
+//! sources and reasons, reminders, and what people decided or sent for each.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use firebreak_comply::{Assessment, Facts, ObligationStatus, RulesTable};
+use firebreak_core::incident::{MAX_TEXT_CHARS, check_text};
+use firebreak_core::{EntryKind, NewEntry};
+use firebreak_store::ObligationRecord;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::{Need, Responder, Viewer};
+use crate::error::{ApiError, ErrorBody, JsonBody};
+
+/// The largest facts document accepted.
+const MAX_FACTS_BYTES: usize = 256 << 10;
+
+fn table() -> Result<&'static RulesTable, ApiError> {
+    static TABLE: OnceLock<Result<RulesTable, String>> = OnceLock::new();
+    TABLE.get_or_init(|| RulesTable::builtin().map_err(|error| error.to_string())).as_ref().map_err(
+        |error| ApiError::Internal(format!("the built-in rules table does not load: {error}")),
+    )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObligationsView {
+    pub incident_id: i64,
+    /// The facts version the obligations were computed from; none before facts are recorded.
+    pub facts_version: Option<i64>,
+    /// Obligations, the rules still waiting for a fact, and those considered and not required,
+    /// each with its citation and its reasons.
+    #[schema(value_type = Object)]
+    pub assessment: Option<Assessment>,
+    /// Each obligation's tracking status, and when reminders fall.
+    pub tracking: Vec<Tracking>,
+    /// The same, as a table for a terminal.
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tracking {
+    pub rule_id: String,
+    #[schema(value_type = Object)]
+    pub status: ObligationStatus,
+    /// Reminder instants (half-time, 24 hours and 1 hour before the deadline), RFC 3339.
+    pub reminders: Vec<String>,
+}
+
+async fn view(state: &AppState, incident_id: i64) -> Result<ObligationsView, ApiError> {
+    let Some(latest) = state.store.latest_facts(incident_id).await? else {
+        return Ok(ObligationsView {
+            incident_id,
+            facts_version: None,
+            assessment: None,
+            tracking: Vec::new(),
+            text: format!(
+                "No facts recorded for incident {incident_id} yet: PUT them to /api/v1/incidents/{incident_id}/facts.\n"
+            ),
+        });
+    };
+    let facts = Facts::from_json(&latest.facts).map_err(|error| {
+        ApiError::Internal(format!(
+            "stored facts version {} no longer reads: {error}",
+            latest.version
+        ))
+    })?;
+    let assessment = firebreak_comply::compute(&facts, table()?);
+    let records: BTreeMap<String, ObligationRecord> = state
+        .store
+        .obligation_records(incident_id)
+        .await?
+        .into_iter()
+        .map(|record| (record.rule_id.clone(), record))
+        .collect();
+    let now = state.clock.now();
+    let plan = firebreak_comply::tracking::default_plan();
+    let tracking = assessment
+        .obligations
+        .iter()
+        .map(|obligation| {
+            let record = records.get(&obligation.rule_id);
+            let status = match record.map(|r| (r.status.as_str(), r.detail.clone())) {
+                Some(("not_required", reason)) => ObligationStatus::NotRequired { reason },
+                Some(("late", reason)) => ObligationStatus::Late { reason },
+                Some((status, detail)) => ObligationStatus::derive(
+                    obligation,
+                    now,
+                    status == "drafted",
+                    (status == "sent").then_some(detail.as_str()),
+                ),
+                None => ObligationStatus::derive(obligation, now, false, None),
+            };
+            Tracking {
+                rule_id: obligation.rule_id.clone(),
+                status,
+                reminders: firebreak_comply::tracking::reminders_for(obligation, &plan)
+                    .into_iter()
+                    .map(|at| at.to_string())
+                    .collect(),
+            }
+        })
+        .collect();
+    let text = firebreak_comply::render_text(&assessment);
+    Ok(ObligationsView {
+        incident_id,
+        facts_version: Some(latest.version),
+        assessment: Some(assessment),
+        tracking,
+        text,
+    })
+}
+
+/// The incident's obligations, computed from its latest facts.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/obligations", tag = "obligations", params(("id" = i64, Path)),
+    responses((status = 200, body = ObligationsView), (status = 404, body = ErrorBody)),
+    security(("token" = ["viewer"])))]
+pub async fn get(
+    State(state): State<AppState>,
+    _: Need<Viewer>,
+    Path(id): Path<i64>,
+) -> Result<Json<ObligationsView>, ApiError> {
+    Ok(Json(view(&state, id).await?))
+}
+
+/// The incident's latest facts document.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/facts", tag = "obligations", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)),
+    security(("token" = ["viewer"])))]
+pub async fn get_facts(
+    State(state): State<AppState>,
+    _: Need<Viewer>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let latest = state
+        .store
+        .latest_facts(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("facts of incident {id}")))?;
+    let facts: serde_json::Value = serde_json::from_str(&latest.facts).unwrap_or_default();
+    Ok(Json(
+        serde_json::json!({ "version": latest.version, "recorded_at": latest.recorded_at, "actor": latest.actor, "facts": facts }),
+    ))
+}
+
+/// Records a new version of the incident's facts (the format of `firebreak obligations --facts`,
+/// as JSON). The obligations are recomputed and the change goes on the timeline.
+#[utoipa::path(put, path = "/api/v1/incidents/{id}/facts", tag = "obligations", params(("id" = i64, Path)),
+    request_body(content = Object, description = "The facts document (see crates/comply/examples/facts.toml, as JSON)"),
+    responses((status = 200, body = ObligationsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = ["responder"])))]
+pub async fn put_facts(
+    State(state): State<AppState>,
+    Need(caller, _): Need<Responder>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<ObligationsView>, ApiError> {
+    if body.len() > MAX_FACTS_BYTES {
+        return Err(ApiError::TooLarge { limit: MAX_FACTS_BYTES });
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::Invalid("the facts document is not UTF-8".into()))?;
+    let facts = Facts::from_json(text)
+        .map_err(|error| ApiError::Invalid(format!("the facts document: {error}")))?;
+    record(&state, id, &caller.actor, &facts, "Breach facts recorded").await?;
+    Ok(Json(view(&state, id).await?))
+}
+
+/// Stores `facts` as the next version and puts what changed in the obligations on the timeline.
+async fn record(
+    state: &AppState,
+    id: i64,
+    actor: &str,
+    facts: &Facts,
+    what: &str,
+) -> Result<(), ApiError> {
+    let table = table()?;
+    let before = match state.store.latest_facts(id).await? {
+        Some(latest) => {
+            Facts::from_json(&latest.facts).ok().map(|old| firebreak_comply::compute(&old, table))
+        }
+        None => None,
+    };
+    let after = firebreak_comply::compute(facts, table);
+    let due = |assessment: &Assessment| -> BTreeMap<String, String> {
+        assessment
+            .obligations
+            .iter()
+            .map(|o| {
+                (
+                    o.rule_id.clone(),
+                    o.deadline.latest().map_or_else(|| o.deadline.to_string(), |at| at.to_string()),
+                )
+            })
+            .collect()
+    };
+    let new = due(&after);
+    let old = before.as_ref().map(due).unwrap_or_default();
+    let added: Vec<&String> = new.keys().filter(|rule| !old.contains_key(*rule)).collect();
+    let removed: Vec<&String> = old.keys().filter(|rule| !new.contains_key(*rule)).collect();
+    let moved: Vec<&String> = new
+        .keys()
+        .filter(|rule| old.get(*rule).is_some_and(|d| Some(d) != new.get(*rule)))
+        .collect();
+    let earliest = after.obligations.iter().filter_map(|o| o.deadline.latest()).min();
+    let mut summary = format!("{what}: {} obligation(s)", after.obligations.len());
+    if let Some(earliest) = earliest {
+        summary.push_str(&format!(", the first due by {earliest}"));
+    }
+    if !added.is_empty() || !removed.is_empty() || !moved.is_empty() {
+        summary.push_str(&format!(
+            "; {} new, {} no longer owed, {} with a new deadline",
+            added.len(),
+            removed.len(),
+            moved.len()
+        ));
+    }
+    let now = state.clock.now();
+    let document =
+        serde_json::to_string(facts).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let entry = NewEntry {
+        kind: EntryKind::Obligation,
+        occurred_at: now,
+        actor: actor.to_owned(),
+        summary,
+        data: serde_json::json!({
+            "rules_table": after.table_version,
+            "obligations": new,
+            "added": added,
+            "removed": removed,
+            "deadline_changed": moved,
+        }),
+    };
+    state.store.record_facts(id, &document, entry, now).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Drafted,
+    Sent,
+    NotRequired,
+    Late,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObligationUpdate {
+    pub status: Decision,
+    /// For `sent`: the reference to the evidence of sending; for `not_required` and `late`:
+    /// the reason (required).
+    #[serde(default)]
+    pub detail: String,
+    /// For `sent`: when it was sent (RFC 3339; default now). Recorded in the facts, so that
+    /// notices chained to this one get their deadlines.
+    #[schema(value_type = Option<String>)]
+    pub sent_at: Option<Timestamp>,
+}
+
+/// Records what was done about one obligation: drafted, sent (with evidence), not required or
+/// late (with the reason).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/obligations/{rule}", tag = "obligations",
+    params(("id" = i64, Path), ("rule" = String, Path, description = "The rule id, e.g. gdpr-33")),
+    request_body = ObligationUpdate,
+    responses((status = 200, body = ObligationsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("token" = ["responder"])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Need(caller, _): Need<Responder>,
+    Path((id, rule)): Path<(i64, String)>,
+    JsonBody(update): JsonBody<ObligationUpdate>,
+) -> Result<Json<ObligationsView>, ApiError> {
+    let needs_detail =
+        matches!(update.status, Decision::Sent | Decision::NotRequired | Decision::Late);
+    check_text("detail", &update.detail, usize::from(needs_detail), MAX_TEXT_CHARS)
+        .map_err(ApiError::Invalid)?;
+    let latest = state.store.latest_facts(id).await?.ok_or_else(|| {
+        ApiError::Conflict(format!("incident {id} has no facts yet, so it has no obligations"))
+    })?;
+    let mut facts =
+        Facts::from_json(&latest.facts).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let assessment = firebreak_comply::compute(&facts, table()?);
+    if !assessment.obligations.iter().any(|o| o.rule_id == rule) {
+        return Err(ApiError::NotFound(format!("obligation `{rule}` on incident {id}")));
+    }
+    let now = state.clock.now();
+    if update.status == Decision::Sent {
+        let sent_at = update.sent_at.unwrap_or(now);
+        if sent_at > now {
+            return Err(ApiError::Invalid("`sent_at` is in the future".into()));
+        }
+        facts.notices_sent.insert(rule.clone(), sent_at);
+        record(&state, id, &caller.actor, &facts, &format!("Notice `{rule}` sent")).await?;
+    }
+    let status = match update.status {
+        Decision::Drafted => "drafted",
+        Decision::Sent => "sent",
+        Decision::NotRequired => "not_required",
+        Decision::Late => "late",
+    };
+    let record = ObligationRecord {
+        rule_id: rule.clone(),
+        status: status.into(),
+        detail: update.detail.clone(),
+        at: now,
+        actor: caller.actor.clone(),
+    };
+    let entry = NewEntry {
+        kind: EntryKind::Obligation,
+        occurred_at: update.sent_at.unwrap_or(now),
+        actor: caller.actor.clone(),
+        summary: format!(
+            "Obligation `{rule}` marked {status}{}",
+            if update.detail.is_empty() { String::new() } else { format!(": {}", update.detail) }
+        ),
+        data: serde_json::json!({ "rule_id": rule, "status": status, "detail": update.detail }),
+    };
+    state.store.record_obligation(id, &record, entry).await?;
+    Ok(Json(view(&state, id).await?))
+}
