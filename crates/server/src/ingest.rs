@@ -43,6 +43,7 @@ pub struct LineError {
 /// The events of one body, normalised, and what was wrong with the rest.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// The accepted events, one per line, as they came.
     pub payload: Vec<u8>,
     pub accepted: u32,
     pub rejected: u64,
@@ -53,8 +54,12 @@ impl Parsed {
     /// Keeps one event's bytes as they came, on one line of the payload.
     fn accept(&mut self, raw: &[u8]) {
         let raw = raw.trim_ascii();
-        // A raw newline in valid JSON can only be whitespace between tokens.
-        self.payload.extend(raw.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
+        if raw.contains(&b'\n') || raw.contains(&b'\r') {
+            // A raw line break in valid JSON can only be whitespace between tokens.
+            self.payload.extend(raw.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
+        } else {
+            self.payload.extend_from_slice(raw);
+        }
         self.payload.push(b'\n');
         self.accepted += 1;
     }
@@ -88,7 +93,7 @@ impl Parsed {
 /// Each event is checked with `Event::validate_json` (what the store will accept) and kept as
 /// the bytes that came: no event is parsed into a tree or written out again on this path.
 pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed { payload: Vec::with_capacity(body.len() + 1), ..Parsed::default() };
     let trimmed = body.trim_ascii_start();
     if trimmed.first() == Some(&b'[') {
         match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(trimmed) {
@@ -184,7 +189,7 @@ pub async fn post_events(
         .get(axum::http::header::CONTENT_ENCODING)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.eq_ignore_ascii_case("gzip"));
-    let body = if gzip { gunzip(&body, limit)? } else { body.to_vec() };
+    let body = if gzip { axum::body::Bytes::from(gunzip(&body, limit)?) } else { body };
     let received_at = state.clock.now();
     let max_event = state.config.ingest.max_event_bytes;
     let parsed = tokio::task::spawn_blocking(move || parse_body(&body, max_event))
