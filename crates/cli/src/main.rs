@@ -62,7 +62,7 @@ pub struct ObligationsArgs {
     /// When it was sent (RFC 3339; default now).
     #[arg(long)]
     pub sent_at: Option<jiff::Timestamp>,
-    /// Also print a notice draft for each obligation (with --facts).
+    /// Also print a notice draft for each obligation.
     #[arg(long)]
     pub drafts: bool,
     #[command(flatten)]

@@ -24,6 +24,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub server: ServerConfig,
     pub ingest: IngestConfig,
+    pub obligations: ObligationsConfig,
 }
 
 impl Default for Config {
@@ -33,6 +34,7 @@ impl Default for Config {
             data_dir: PathBuf::from("firebreak-data"),
             server: ServerConfig::default(),
             ingest: IngestConfig::default(),
+            obligations: ObligationsConfig::default(),
         }
     }
 }
@@ -44,6 +46,7 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("server", &self.server)
             .field("ingest", &self.ingest)
+            .field("obligations", &self.obligations)
             .finish()
     }
 }
@@ -79,6 +82,44 @@ impl Default for IngestConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObligationsConfig {
+    /// When to remind before a notification deadline: `"50%"` of the time between the clock's
+    /// start and the deadline, or a span before it such as `"24h"` or `"90m"`.
+    pub reminders: Vec<String>,
+}
+
+impl Default for ObligationsConfig {
+    fn default() -> ObligationsConfig {
+        ObligationsConfig { reminders: vec!["50%".into(), "24h".into(), "1h".into()] }
+    }
+}
+
+impl ObligationsConfig {
+    pub fn plan(&self) -> Result<Vec<firebreak_comply::Reminder>, ConfigError> {
+        self.reminders
+            .iter()
+            .map(|text| {
+                if let Some(percent) = text.strip_suffix('%') {
+                    return match percent.trim().parse::<u8>() {
+                        Ok(p) if (1..=99).contains(&p) => Ok(firebreak_comply::Reminder::Elapsed(p)),
+                        _ => Err(ConfigError(format!(
+                            "key `obligations.reminders`: `{text}` is not a percentage between 1% and 99%"
+                        ))),
+                    };
+                }
+                match text.parse::<jiff::SignedDuration>() {
+                    Ok(span) if span.is_positive() => Ok(firebreak_comply::Reminder::Before(span)),
+                    _ => Err(ConfigError(format!(
+                        "key `obligations.reminders`: `{text}` is neither a percentage (\"50%\") nor a span before the deadline (\"24h\")"
+                    ))),
+                }
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(String);
@@ -111,6 +152,7 @@ impl Config {
         if self.ingest.drain_batch == 0 {
             return Err(ConfigError("`ingest.drain_batch` must be at least 1".into()));
         }
+        self.obligations.plan()?;
         Ok(())
     }
 }
@@ -242,6 +284,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("server.listen"), "{error}");
+    }
+
+    #[test]
+    fn reminder_plans_are_checked() {
+        let config = Config::load(None, &env(&[])).unwrap();
+        assert_eq!(config.obligations.plan().unwrap().len(), 3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(&path, "[obligations]\nreminders = [\"75%\", \"2h 30m\"]\n").unwrap();
+        assert_eq!(Config::load(Some(&path), &[]).unwrap().obligations.plan().unwrap().len(), 2);
+        std::fs::write(&path, "[obligations]\nreminders = [\"soon\"]\n").unwrap();
+        let error = Config::load(Some(&path), &[]).unwrap_err().to_string();
+        assert!(error.contains("obligations.reminders") && error.contains("soon"), "{error}");
     }
 
     #[test]

@@ -56,7 +56,8 @@ impl Parsed {
         let raw = raw.trim_ascii();
         if raw.contains(&b'\n') || raw.contains(&b'\r') {
             // A raw line break in valid JSON can only be whitespace between tokens.
-            self.payload.extend(raw.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
+            self.payload
+                .extend(raw.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
         } else {
             self.payload.extend_from_slice(raw);
         }

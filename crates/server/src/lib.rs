@@ -101,6 +101,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::obligations::get))
         .routes(routes!(api::obligations::get_facts, api::obligations::put_facts))
         .routes(routes!(api::obligations::update))
+        .routes(routes!(api::obligations::draft))
         .routes(routes!(api::auth::setup))
         .routes(routes!(api::auth::login))
         .routes(routes!(api::auth::create_token, api::auth::list_tokens))

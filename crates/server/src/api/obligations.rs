@@ -49,7 +49,8 @@ pub struct Tracking {
     pub rule_id: String,
     #[schema(value_type = Object)]
     pub status: ObligationStatus,
-    /// Reminder instants (half-time, 24 hours and 1 hour before the deadline), RFC 3339.
+    /// Reminder instants, by `[obligations] reminders` in the configuration (by default at
+    /// half-time, 24 hours and 1 hour before the deadline), RFC 3339.
     pub reminders: Vec<String>,
 }
 
@@ -80,7 +81,8 @@ async fn view(state: &AppState, incident_id: i64) -> Result<ObligationsView, Api
         .map(|record| (record.rule_id.clone(), record))
         .collect();
     let now = state.clock.now();
-    let plan = firebreak_comply::tracking::default_plan();
+    let plan =
+        state.config.obligations.plan().map_err(|error| ApiError::Internal(error.to_string()))?;
     let tracking = assessment
         .obligations
         .iter()
@@ -324,4 +326,45 @@ pub async fn update(
     };
     state.store.record_obligation(id, &record, entry).await?;
     Ok(Json(view(&state, id).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DraftView {
+    pub rule_id: String,
+    /// The notice with every section its regime requires, filled from the facts; what is still
+    /// missing shows as `[MISSING: …]`.
+    pub markdown: String,
+    pub complete: bool,
+}
+
+/// A draft of one obligation's notice, with the contents its regime requires.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/obligations/{rule}/draft", tag = "obligations",
+    params(("id" = i64, Path), ("rule" = String, Path, description = "The rule id, e.g. gdpr-33")),
+    responses((status = 200, body = DraftView), (status = 404, body = ErrorBody)),
+    security(("token" = ["viewer"])))]
+pub async fn draft(
+    State(state): State<AppState>,
+    _: Need<Viewer>,
+    Path((id, rule)): Path<(i64, String)>,
+) -> Result<Json<DraftView>, ApiError> {
+    let latest = state
+        .store
+        .latest_facts(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("facts of incident {id}")))?;
+    let facts =
+        Facts::from_json(&latest.facts).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let table = table()?;
+    let assessment = firebreak_comply::compute(&facts, table);
+    let obligation = assessment
+        .obligations
+        .iter()
+        .find(|o| o.rule_id == rule)
+        .ok_or_else(|| ApiError::NotFound(format!("obligation `{rule}` on incident {id}")))?;
+    let draft = firebreak_comply::draft(obligation, &facts, table);
+    Ok(Json(DraftView {
+        rule_id: rule,
+        markdown: draft.to_markdown(),
+        complete: draft.is_complete(),
+    }))
 }
