@@ -225,6 +225,17 @@ fn nesting_exceeds(text: &[u8], limit: usize) -> bool {
     false
 }
 
+/// A member that may be present with any value, `null` included (unlike `Option`, which reads
+/// `null` as absent): a dotted ECS name present as `null` still hides the nested one.
+#[derive(Debug, Default, Clone, Copy)]
+struct Raw<'a>(Option<&'a serde_json::value::RawValue>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Raw<'a>, D::Error> {
+        <&'a serde_json::value::RawValue>::deserialize(deserializer).map(|raw| Raw(Some(raw)))
+    }
+}
+
 /// The fields firebreak indexes, read from an event's JSON without building the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Columns {
@@ -259,17 +270,17 @@ impl Columns {
             #[serde(borrow, default)]
             host: Option<&'a RawValue>,
             #[serde(rename = "event.category", borrow, default)]
-            event_category: Option<&'a RawValue>,
+            event_category: Raw<'a>,
             #[serde(rename = "event.action", borrow, default)]
-            event_action: Option<&'a RawValue>,
+            event_action: Raw<'a>,
             #[serde(rename = "event.outcome", borrow, default)]
-            event_outcome: Option<&'a RawValue>,
+            event_outcome: Raw<'a>,
             #[serde(rename = "source.ip", borrow, default)]
-            source_ip: Option<&'a RawValue>,
+            source_ip: Raw<'a>,
             #[serde(rename = "user.name", borrow, default)]
-            user_name: Option<&'a RawValue>,
+            user_name: Raw<'a>,
             #[serde(rename = "host.name", borrow, default)]
-            host_name: Option<&'a RawValue>,
+            host_name: Raw<'a>,
         }
         let probe: Probe<'_> = match serde_json::from_slice(text) {
             Ok(probe) if text.trim_ascii_start().first() == Some(&b'{') => probe,
@@ -279,58 +290,62 @@ impl Columns {
                 return Ok(Columns::of(&event));
             }
         };
-        Event::validate_json(text)?;
-        let value = |raw: Option<&RawValue>| {
-            raw.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        // The probe has checked the syntax; what `validate_json` adds is the nesting limit.
+        if nesting_exceeds(text, MAX_DEPTH) {
+            return Err(EventError::TooDeep);
+        }
+        // The ECS objects that hold indexed fields, read shallowly; a member of the wrong type
+        // (a `source` that is a string, say) simply yields nothing, as the accessors do.
+        #[derive(serde::Deserialize, Default)]
+        struct Nested<'a> {
+            #[serde(borrow, default)]
+            category: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            action: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            outcome: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            ip: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            name: Option<&'a RawValue>,
+        }
+        fn nested(raw: Option<&RawValue>) -> Nested<'_> {
+            raw.filter(|raw| raw.get().starts_with('{'))
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or_default()
+        }
+        let text_of = |raw: Option<&RawValue>| -> Option<String> {
+            raw.filter(|raw| raw.get().starts_with('"'))
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
         };
+        let event = nested(probe.event);
+        let source = nested(probe.source);
+        let user = nested(probe.user);
+        let host = nested(probe.host);
+        // A null deserialises as `None` here, so the first present field is the first non-null.
         let mut timestamp = received_at;
-        for raw in [probe.at, probe.timestamp, probe.date].into_iter().flatten() {
-            let parsed: Value = serde_json::from_str(raw.get())
-                .map_err(|error| EventError::Json(error.to_string()))?;
-            if !parsed.is_null() {
-                timestamp = parse_time(&parsed)
-                    .map_err(|reason| EventError::Timestamp { field: "@timestamp", reason })?;
-                break;
-            }
+        if let Some(raw) = [probe.at, probe.timestamp, probe.date].into_iter().flatten().next() {
+            timestamp = parse_raw_time(raw.get())
+                .map_err(|reason| EventError::Timestamp { field: "@timestamp", reason })?;
         }
         // Dotted names win over nested ones, as in `Event::get`.
-        let field =
-            |dotted: Option<&RawValue>, nested: Option<&RawValue>, key: &str| -> Option<Value> {
-                value(dotted).or_else(|| {
-                    value(nested).and_then(|inner| match inner {
-                        Value::Object(mut map) => map.remove(key).or_else(|| {
-                            let (head, rest) = key.split_once('.')?;
-                            match map.remove(head)? {
-                                Value::Object(mut deeper) => deeper.remove(rest),
-                                _ => None,
-                            }
-                        }),
-                        _ => None,
-                    })
-                })
-            };
-        let text_of = |value: Option<Value>| match value {
-            Some(Value::String(text)) => Some(text),
-            _ => None,
-        };
-        let category = match field(probe.event_category, probe.event, "category") {
-            Some(Value::String(text)) => Some(text),
-            Some(Value::Array(items)) => items.into_iter().next().and_then(|first| match first {
-                Value::String(text) => Some(text),
-                _ => None,
-            }),
-            _ => None,
+        let category_raw = probe.event_category.0.or(event.category);
+        let category = match category_raw.map(|raw| raw.get().as_bytes().first()) {
+            Some(Some(b'[')) => category_raw
+                .and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok())
+                .and_then(|items| text_of(items.first().copied())),
+            _ => text_of(category_raw),
         };
         Ok(Columns {
             timestamp,
             category,
-            action: text_of(field(probe.event_action, probe.event, "action")),
-            outcome: text_of(field(probe.event_outcome, probe.event, "outcome")),
-            source_ip: text_of(field(probe.source_ip, probe.source, "ip"))
+            action: text_of(probe.event_action.0.or(event.action)),
+            outcome: text_of(probe.event_outcome.0.or(event.outcome)),
+            source_ip: text_of(probe.source_ip.0.or(source.ip))
                 .and_then(|text| text.parse::<IpAddr>().ok())
                 .map(|ip| ip.to_string()),
-            user_name: text_of(field(probe.user_name, probe.user, "name")),
-            host_name: text_of(field(probe.host_name, probe.host, "name")),
+            user_name: text_of(probe.user_name.0.or(user.name)),
+            host_name: text_of(probe.host_name.0.or(host.name)),
         })
     }
 
@@ -504,7 +519,7 @@ mod tests {
 
     #[test]
     fn columns_read_shallowly_agree_with_the_event() {
-        let cases: [&[u8]; 8] = [
+        let cases: [&[u8]; 9] = [
             br#"{"@timestamp":"2026-03-01T10:00:00Z","source":{"ip":"::ffff:203.0.113.5"},"user.name":"ana","user":{"name":"bo"},"event":{"category":["authentication","web"],"outcome":"failure","action":"login"},"host":{"name":"h"}}"#,
             br#"{"timestamp":"2026-03-01T10:00:00Z","source":"not an object","event":{"category":7}}"#,
             br#"{"date":1772359200.25,"source.ip":"2001:db8::1","event.outcome":"success"}"#,
@@ -513,6 +528,7 @@ mod tests {
             br#"{"a":1,"a":2,"user.name":"dup"}"#,
             br#"{"event":{"category":"iam"},"event.category":"file"}"#,
             br#"{"user":{"name":{"first":"x"}}}"#,
+            br#"{"user.name":null,"user":{"name":"bo"},"source":{"ip":null}}"#,
         ];
         for case in cases {
             let event = Event::from_json(case, received()).unwrap();

@@ -60,11 +60,16 @@ pub async fn run(
             }
             continue;
         }
-        let (rows, audits) = decode(&records, clock.now());
         let checkpoint = reader.position();
         loop {
-            match store.insert_events(&rows, &audits, checkpoint).await {
-                Ok(()) => break,
+            // Decoded afresh on each attempt: the store takes the rows, and retries are rare.
+            let (rows, audits) = decode(&records, clock.now());
+            let count = rows.len() as u64;
+            match store.insert_events(rows, audits, checkpoint).await {
+                Ok(()) => {
+                    metrics.events_stored.add(count);
+                    break;
+                }
                 Err(error) => {
                     metrics.drain_errors.add(1);
                     tracing::error!(%error, "Could not write events to the store; retrying. They are safe in the spool.");
@@ -72,7 +77,6 @@ pub async fn run(
                 }
             }
         }
-        metrics.events_stored.add(rows.len() as u64);
         metrics.store_checkpoint.set(checkpoint);
         progress.send_replace(checkpoint);
         if let Err(error) = reader.remove_finished() {

@@ -261,8 +261,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     // brought them, so that replay after a crash neither loses nor repeats.
     async fn insert_events(
         &self,
-        events: &[EventRecord],
-        audits: &[AuditRecord],
+        events: Vec<EventRecord>,
+        audits: Vec<AuditRecord>,
         checkpoint: i64,
     ) -> Result<()>;
     async fn ingest_checkpoint(&self) -> Result<i64>;

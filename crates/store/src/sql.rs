@@ -401,13 +401,13 @@ impl Store for SqlStore {
 
     async fn insert_events(
         &self,
-        events: &[EventRecord],
-        audits: &[AuditRecord],
+        events: Vec<EventRecord>,
+        audits: Vec<AuditRecord>,
         checkpoint: i64,
     ) -> Result<()> {
         let _guard = self.write_guard().await;
         if let Some(bulk) = &self.bulk {
-            let (bulk, events, audits) = (bulk.clone(), events.to_vec(), audits.to_vec());
+            let bulk = bulk.clone();
             return tokio::task::spawn_blocking(move || {
                 let mut conn = bulk
                     .lock()
@@ -458,7 +458,7 @@ impl Store for SqlStore {
             };
             sqlx::query(sql).bind(rows).execute(&mut *tx).await?;
         }
-        for record in audits {
+        for record in &audits {
             insert_audit(&mut tx, record).await?;
         }
         sqlx::query("UPDATE ingest_checkpoint SET seq = $1 WHERE id = 1 AND seq < $1")

@@ -215,13 +215,13 @@ async fn events_are_written_once_with_their_checkpoint() {
                 EventRecord::from_event(id, received, &Event::from_json(json.as_bytes(), received).unwrap())
             })
             .collect();
-        store.insert_events(&records[..300], &[], 300).await.unwrap();
+        store.insert_events(records[..300].to_vec(), Vec::new(), 300).await.unwrap();
         // A replay after a crash may offer rows again: they are not duplicated.
-        store.insert_events(&records[250..], &[], 450).await.unwrap();
+        store.insert_events(records[250..].to_vec(), Vec::new(), 450).await.unwrap();
         assert_eq!(store.count_events().await.unwrap(), 450);
         assert_eq!(store.ingest_checkpoint().await.unwrap(), 450);
         // The checkpoint never moves back.
-        store.insert_events(&[], &[], 10).await.unwrap();
+        store.insert_events(Vec::new(), Vec::new(), 10).await.unwrap();
         assert_eq!(store.ingest_checkpoint().await.unwrap(), 450);
         let page = store.list_events(440, 100).await.unwrap();
         assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), (441..=450).collect::<Vec<_>>());
