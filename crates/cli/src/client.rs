@@ -45,7 +45,8 @@ impl Client {
         let base = args.server.clone().or(file.server).unwrap_or_else(|| DEFAULT_SERVER.to_owned());
         let token = std::env::var("FIREBREAK_TOKEN").ok().filter(|t| !t.is_empty()).or(file.token);
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .read_timeout(std::time::Duration::from_secs(120))
             .build()
             .context("cannot set up the HTTP client")?;
         Ok(Client { base: base.trim_end_matches('/').to_owned(), token, http })
@@ -69,6 +70,24 @@ impl Client {
         body: serde_json::Value,
     ) -> anyhow::Result<T> {
         self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// A GET whose body is read by the caller, chunk by chunk.
+    pub async fn stream(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.get(&url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|error| {
+            anyhow!("cannot reach the server at {}: {}", self.base, root_cause(&error))
+        })?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            bail!("GET {url} failed with {status}: {text}");
+        }
+        Ok(response)
     }
 
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use firebreak_server::config::Config;
 use serde_json::json;
 
 use crate::client::Client;
-use crate::{ClientArgs, Format, ObligationsArgs, ServeArgs, ServerConfigArgs};
+use crate::{ClientArgs, EventSearchArgs, Format, ObligationsArgs, ServeArgs, ServerConfigArgs};
 
 fn load_config(args: &ServerConfigArgs) -> anyhow::Result<Config> {
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -436,5 +436,103 @@ pub async fn obligations(args: &ObligationsArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search_path(endpoint: &str, args: &EventSearchArgs, with_page: bool) -> String {
+    let mut query: Vec<(&str, String)> = Vec::new();
+    let text_filters = [
+        ("ip", &args.ip),
+        ("user", &args.user),
+        ("host", &args.host),
+        ("category", &args.category),
+        ("outcome", &args.outcome),
+        ("text", &args.text),
+    ];
+    for (key, value) in text_filters {
+        if let Some(value) = value {
+            query.push((key, value.clone()));
+        }
+    }
+    if let Some(from) = args.from {
+        query.push(("from", from.to_string()));
+    }
+    if let Some(to) = args.to {
+        query.push(("to", to.to_string()));
+    }
+    if with_page {
+        query.push(("limit", args.limit.to_string()));
+        if let Some(cursor) = &args.cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+    }
+    let encoded: Vec<String> =
+        query.iter().map(|(key, value)| format!("{key}={}", percent_encode(value))).collect();
+    format!("/api/v1/events/{endpoint}?{}", encoded.join("&"))
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn events_search(args: &EventSearchArgs) -> anyhow::Result<ExitCode> {
+    let page: serde_json::Value =
+        Client::new(&args.client)?.get(&search_path("search", args, true)).await?;
+    if args.client.format == Format::Json {
+        print_json(&page)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:>10}  {:<30}  {:<39}  {:<16}  {:<8}  MESSAGE",
+        "ID", "TIME (UTC)", "SOURCE", "USER", "OUTCOME"
+    );
+    for event in page["events"].as_array().into_iter().flatten() {
+        let body = &event["event"];
+        let field = |dotted: &str| -> String {
+            let nested = dotted.split('.').try_fold(body, |value, key| value.get(key));
+            body.get(dotted).or(nested).and_then(|v| v.as_str()).unwrap_or("").to_owned()
+        };
+        let message: String = field("message").chars().take(80).collect();
+        println!(
+            "{:>10}  {:<30}  {:<39}  {:<16}  {:<8}  {}",
+            event["id"],
+            event["timestamp"].as_str().unwrap_or(""),
+            field("source.ip"),
+            field("user.name"),
+            field("event.outcome"),
+            message
+        );
+    }
+    if let Some(cursor) = page["next_cursor"].as_str() {
+        println!("More: --cursor {cursor}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn events_export(args: &EventSearchArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let client = Client::new(&args.client)?;
+    let mut response = client.stream(&search_path("export", args, false)).await?;
+    let mut stdout = std::io::stdout().lock();
+    while let Some(chunk) = response.chunk().await.context("the export stopped part way")? {
+        match stdout.write_all(&chunk) {
+            Ok(()) => {}
+            // The reader went away (`| head`): that is not an error.
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -35,8 +35,53 @@ enum Command {
     /// API tokens on a running server (administrators).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Search stored events (investigation).
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// Breach-notification obligations: who must be told, by when, and why.
     Obligations(ObligationsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// One page of matching events, newest first.
+    Search(EventSearchArgs),
+    /// Every matching event as NDJSON on standard output, streamed.
+    Export(EventSearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventSearchArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Source address.
+    #[arg(long)]
+    pub ip: Option<String>,
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub host: Option<String>,
+    /// event.category, e.g. authentication.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// event.outcome: success or failure.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Event time at or after (RFC 3339).
+    #[arg(long)]
+    pub from: Option<jiff::Timestamp>,
+    /// Event time before (RFC 3339).
+    #[arg(long)]
+    pub to: Option<jiff::Timestamp>,
+    /// Text anywhere in the event.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Page size for `search`.
+    #[arg(long, default_value = "50")]
+    pub limit: u32,
+    /// Continue after a previous page (its `next_cursor`).
+    #[arg(long)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +346,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             commands::timeline_verify(&client, database.as_deref(), incident).await
         }
         Command::Obligations(args) => commands::obligations(&args).await,
+        Command::Events(EventsCommand::Search(args)) => commands::events_search(&args).await,
+        Command::Events(EventsCommand::Export(args)) => commands::events_export(&args).await,
         Command::Token(command) => match command {
             TokenCommand::Create { client, name, role, expires_in_hours } => {
                 commands::token_create(&client, name, role, expires_in_hours).await

@@ -62,6 +62,7 @@ pub struct SpoolAudited;
     tags(
         (name = "ingest", description = "Events in and out"),
         (name = "incidents", description = "Incidents and their hash-chained timeline"),
+        (name = "investigation", description = "Searching stored events"),
         (name = "obligations", description = "Breach-notification facts, obligations and their tracking"),
         (name = "auth", description = "Setup, login, tokens, users and the audit log"),
     )
@@ -92,6 +93,8 @@ impl utoipa::Modify for SecurityAddon {
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ingest::post_events, api::events::list))
+        .routes(routes!(api::events::search))
+        .routes(routes!(api::events::export))
         .routes(routes!(api::incidents::list, api::incidents::create))
         .routes(routes!(api::incidents::get))
         .routes(routes!(api::incidents::change_status))

@@ -104,6 +104,25 @@ impl EventRecord {
     }
 }
 
+/// A search over stored events, newest first. Every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct EventQuery {
+    pub ip: Option<String>,
+    pub user: Option<String>,
+    pub host: Option<String>,
+    pub category: Option<String>,
+    pub outcome: Option<String>,
+    /// Event time at or after.
+    pub from: Option<Timestamp>,
+    /// Event time before.
+    pub to: Option<Timestamp>,
+    /// Text that must appear somewhere in the event (case-sensitive substring).
+    pub text: Option<String>,
+    /// Keyset cursor: only events strictly older than this (event time, id).
+    pub before: Option<(Timestamp, i64)>,
+    pub limit: u32,
+}
+
 /// What kind of credential a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -268,6 +287,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn ingest_checkpoint(&self) -> Result<i64>;
     async fn list_events(&self, after_id: i64, limit: u32) -> Result<Vec<EventRecord>>;
     async fn count_events(&self) -> Result<i64>;
+    /// Events matching `query`, newest first (event time, then id).
+    async fn search_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>>;
+    /// How the database runs `search_events` for `query` (its plan, one line per step).
+    async fn explain_search(&self, query: &EventQuery) -> Result<Vec<String>>;
 
     // Users and tokens.
     async fn count_users(&self) -> Result<i64>;

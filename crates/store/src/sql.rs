@@ -17,7 +17,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
 use crate::{
-    AuditRecord, EventRecord, FactsVersion, IncidentChange, IncidentFilter, NewToken,
+    AuditRecord, EventQuery, EventRecord, FactsVersion, IncidentChange, IncidentFilter, NewToken,
     ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind, User,
 };
 
@@ -200,6 +200,67 @@ const INCIDENT_COLUMNS: &str = "id, title, summary, severity, status, drill, cre
 
 const EVENT_COLUMNS: &str =
     "id, ts, received_at, category, action, outcome, source_ip, user_name, host_name, doc";
+
+/// The SQL and the arguments of an event search, in bind order.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+fn search_sql(query: &EventQuery) -> (String, Vec<Arg>) {
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE 1 = 1");
+    let mut args = Vec::new();
+    let mut bind = |sql: &mut String, clause: &str, arg: Arg| {
+        args.push(arg);
+        sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+    };
+    let columns = [
+        ("source_ip", &query.ip),
+        ("user_name", &query.user),
+        ("host_name", &query.host),
+        ("category", &query.category),
+        ("outcome", &query.outcome),
+    ];
+    for (column, value) in columns {
+        if let Some(value) = value {
+            bind(&mut sql, &format!(" AND {column} = ?"), Arg::Text(value.clone()));
+        }
+    }
+    if let Some(from) = query.from {
+        bind(&mut sql, " AND ts >= ?", Arg::Int(nanos(from)));
+    }
+    if let Some(to) = query.to {
+        bind(&mut sql, " AND ts < ?", Arg::Int(nanos(to)));
+    }
+    if let Some(text) = &query.text {
+        // Escape LIKE's wildcards so the text is matched literally.
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        bind(&mut sql, " AND doc LIKE ? ESCAPE '\\'", Arg::Text(format!("%{escaped}%")));
+    }
+    if let Some((ts, id)) = query.before {
+        args.push(Arg::Int(nanos(ts)));
+        let ts_arg = args.len();
+        args.push(Arg::Int(id));
+        let id_arg = args.len();
+        sql.push_str(&format!(" AND (ts < ${ts_arg} OR (ts = ${ts_arg} AND id < ${id_arg}))"));
+    }
+    args.push(Arg::Int(i64::from(query.limit.clamp(1, 10_000))));
+    sql.push_str(&format!(" ORDER BY ts DESC, id DESC LIMIT ${}", args.len()));
+    (sql, args)
+}
+
+fn bind_args<'q>(
+    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for arg in args {
+        query = match arg {
+            Arg::Text(text) => query.bind(text.as_str()),
+            Arg::Int(value) => query.bind(*value),
+        };
+    }
+    query
+}
 
 fn nanos(at: Timestamp) -> i64 {
     // i64 nanoseconds cover 1677–2262; jiff's range is wider, so clamp rather than wrap.
@@ -486,6 +547,28 @@ impl Store for SqlStore {
     async fn count_events(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM events").fetch_one(&self.pool).await?;
         Ok(row.try_get(0)?)
+    }
+
+    async fn search_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>> {
+        let (sql, args) = search_sql(query);
+        let rows = bind_args(sqlx::query(&sql), &args).fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn explain_search(&self, query: &EventQuery) -> Result<Vec<String>> {
+        let (sql, args) = search_sql(query);
+        match self.engine {
+            Engine::Sqlite => {
+                let explain = format!("EXPLAIN QUERY PLAN {sql}");
+                let rows = bind_args(sqlx::query(&explain), &args).fetch_all(&self.pool).await?;
+                rows.iter().map(|row| Ok(row.try_get::<String, _>("detail")?)).collect()
+            }
+            Engine::Postgres => {
+                let explain = format!("EXPLAIN {sql}");
+                let rows = bind_args(sqlx::query(&explain), &args).fetch_all(&self.pool).await?;
+                rows.iter().map(|row| Ok(row.try_get::<String, _>(0)?)).collect()
+            }
+        }
     }
 
     async fn count_users(&self) -> Result<i64> {

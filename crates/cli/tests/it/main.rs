@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod durability;
+mod investigation;
 mod obligations;
 mod routes;
 mod secrets;

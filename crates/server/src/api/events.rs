@@ -5,6 +5,8 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use firebreak_store::{EventQuery, EventRecord};
+
 use crate::AppState;
 use crate::auth::{Need, Viewer};
 use crate::error::{ApiError, ErrorBody};
@@ -60,4 +62,157 @@ pub async fn list(
         })
         .collect();
     Ok(Json(EventsPage { events, next }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Source address (`source.ip`).
+    pub ip: Option<String>,
+    /// `user.name`.
+    pub user: Option<String>,
+    /// `host.name`.
+    pub host: Option<String>,
+    /// `event.category`.
+    pub category: Option<String>,
+    /// `event.outcome`.
+    pub outcome: Option<String>,
+    /// Event time at or after (RFC 3339).
+    #[param(value_type = Option<String>)]
+    pub from: Option<jiff::Timestamp>,
+    /// Event time before (RFC 3339).
+    #[param(value_type = Option<String>)]
+    pub to: Option<jiff::Timestamp>,
+    /// Text that appears anywhere in the event, matched literally.
+    pub text: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size (default 100, at most 10000).
+    pub limit: Option<u32>,
+}
+
+/// The longest free-text search accepted.
+const MAX_SEARCH_TEXT: usize = 1000;
+
+impl SearchQuery {
+    fn to_store(&self, limit: u32) -> Result<EventQuery, ApiError> {
+        if self.text.as_ref().is_some_and(|text| text.len() > MAX_SEARCH_TEXT) {
+            return Err(ApiError::Invalid(format!(
+                "`text` is longer than {MAX_SEARCH_TEXT} bytes"
+            )));
+        }
+        let ip = match &self.ip {
+            Some(ip) => Some(
+                ip.parse::<std::net::IpAddr>()
+                    .map_err(|_| ApiError::Invalid(format!("`ip`: `{ip}` is not an IP address")))?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let before = match &self.cursor {
+            Some(cursor) => Some(parse_cursor(cursor).ok_or_else(|| {
+                ApiError::Invalid(format!("`cursor`: `{cursor}` is not a cursor from this API"))
+            })?),
+            None => None,
+        };
+        Ok(EventQuery {
+            ip,
+            user: self.user.clone(),
+            host: self.host.clone(),
+            category: self.category.clone(),
+            outcome: self.outcome.clone(),
+            from: self.from,
+            to: self.to,
+            text: self.text.clone(),
+            before,
+            limit,
+        })
+    }
+}
+
+fn cursor_of(row: &EventRecord) -> String {
+    format!("{}_{}", row.ts.as_nanosecond(), row.id)
+}
+
+fn parse_cursor(text: &str) -> Option<(jiff::Timestamp, i64)> {
+    let (nanos, id) = text.split_once('_')?;
+    Some((jiff::Timestamp::from_nanosecond(nanos.parse().ok()?).ok()?, id.parse().ok()?))
+}
+
+fn stored(row: EventRecord) -> StoredEvent {
+    StoredEvent {
+        id: row.id,
+        timestamp: row.ts.to_string(),
+        received_at: row.received_at.to_string(),
+        event: serde_json::from_str(&row.doc).unwrap_or(serde_json::Value::String(row.doc)),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchPage {
+    /// Newest first.
+    pub events: Vec<StoredEvent>,
+    /// Pass as `cursor` for the next (older) page; absent at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// Searches stored events by address, user, host, category, outcome, time range and text,
+/// newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/events/search", tag = "investigation", params(SearchQuery),
+    responses((status = 200, body = SearchPage), (status = 400, body = ErrorBody)),
+    security(("token" = ["viewer"])))]
+pub async fn search(
+    State(state): State<AppState>,
+    _: Need<Viewer>,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<SearchPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 10_000);
+    let rows = state.store.search_events(&query.to_store(limit)?).await?;
+    let next_cursor = (rows.len() == limit as usize).then(|| rows.last().map(cursor_of)).flatten();
+    Ok(Json(SearchPage { events: rows.into_iter().map(stored).collect(), next_cursor }))
+}
+
+/// Every matching event as NDJSON, newest first, streamed page by page: memory stays flat
+/// however many match.
+#[utoipa::path(get, path = "/api/v1/events/export", tag = "investigation", params(SearchQuery),
+    responses((status = 200, description = "NDJSON, one stored event per line", content_type = "application/x-ndjson"), (status = 400, body = ErrorBody)),
+    security(("token" = ["viewer"])))]
+pub async fn export(
+    State(state): State<AppState>,
+    _: Need<Viewer>,
+    Query(query): Query<SearchQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    const PAGE: u32 = 5000;
+    let first = query.to_store(PAGE)?;
+    let pages = futures_util::stream::unfold(Some(first), move |next| {
+        let store = state.store.clone();
+        async move {
+            let mut query = next?;
+            match store.search_events(&query).await {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let more = rows.len() == PAGE as usize;
+                    query.before = rows.last().map(|row| (row.ts, row.id));
+                    let mut chunk = Vec::with_capacity(rows.len() * 512);
+                    for row in rows {
+                        if serde_json::to_writer(&mut chunk, &stored(row)).is_ok() {
+                            chunk.push(b'\n');
+                        }
+                    }
+                    Some((
+                        Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)),
+                        more.then_some(query),
+                    ))
+                }
+                Err(error) => {
+                    tracing::error!(%error, "An event export failed part way.");
+                    Some((Err(std::io::Error::other("the export failed part way")), None))
+                }
+            }
+        }
+    });
+    Ok(axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
+        .body(axum::body::Body::from_stream(pages))
+        .map_err(|error| ApiError::Internal(error.to_string()))?)
 }
