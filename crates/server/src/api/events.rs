@@ -211,8 +211,8 @@ pub async fn export(
             }
         }
     });
-    Ok(axum::response::Response::builder()
+    axum::response::Response::builder()
         .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
         .body(axum::body::Body::from_stream(pages))
-        .map_err(|error| ApiError::Internal(error.to_string()))?)
+        .map_err(|error| ApiError::Internal(error.to_string()))
 }
