@@ -105,7 +105,8 @@ impl SqlStore {
                     .and_then(|conn| {
                         conn.execute_batch(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA cache_size = -131072;",
                         )?;
                         Ok(conn)
                     })
