@@ -536,3 +536,30 @@ pub async fn events_export(args: &EventSearchArgs) -> anyhow::Result<ExitCode> {
     stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn timeline_export(
+    args: &ClientArgs,
+    incident: i64,
+    csv: bool,
+    kind: Option<String>,
+    actor: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let mut query = vec![format!("format={}", if csv { "csv" } else { "json" })];
+    if let Some(kind) = kind {
+        query.push(format!("kind={}", percent_encode(&kind)));
+    }
+    if let Some(actor) = actor {
+        query.push(format!("actor={}", percent_encode(&actor)));
+    }
+    let response = Client::new(args)?
+        .stream(&format!("/api/v1/incidents/{incident}/timeline?{}", query.join("&")))
+        .await?;
+    let body = response.bytes().await.context("reading the timeline")?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&body)?;
+    if !csv {
+        stdout.write_all(b"\n")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

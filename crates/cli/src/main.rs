@@ -244,6 +244,21 @@ enum IncidentCommand {
 
 #[derive(Debug, Subcommand)]
 enum TimelineCommand {
+    /// Write an incident's timeline as JSON (default) or CSV, optionally filtered.
+    Export {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+        /// CSV instead of JSON.
+        #[arg(long)]
+        csv: bool,
+        /// Only entries of this kind (note, status_changed, decision, …).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only entries by this actor.
+        #[arg(long)]
+        actor: Option<String>,
+    },
     /// Recompute an incident's hash chain and name the first entry that does not verify.
     Verify {
         #[command(flatten)]
@@ -342,6 +357,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 commands::incident_note(&client, id, text).await
             }
         },
+        Command::Timeline(TimelineCommand::Export { client, incident, csv, kind, actor }) => {
+            commands::timeline_export(&client, incident, csv, kind, actor).await
+        }
         Command::Timeline(TimelineCommand::Verify { client, database, incident }) => {
             commands::timeline_verify(&client, database.as_deref(), incident).await
         }

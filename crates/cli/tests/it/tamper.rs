@@ -20,6 +20,14 @@ async fn timeline_verify_names_the_entry_changed_in_the_database() {
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
     assert!(String::from_utf8_lossy(&verified.stdout).contains("verifies: 5 entries"));
 
+    let csv = server.cli(&admin, &["timeline", "export", "1", "--csv"]);
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(csv.starts_with("seq,occurred_at,recorded_at,kind,actor,summary,data,prev_hash,hash"));
+    let notes = server.cli(&admin, &["timeline", "export", "1", "--kind", "note"]);
+    let notes: Vec<serde_json::Value> = serde_json::from_slice(&notes.stdout).unwrap();
+    assert_eq!(notes.len(), 3);
+
     // Someone with the database file rewrites history.
     sqlx::any::install_default_drivers();
     let url = format!("sqlite://{}", dir.path().join("firebreak.db").display());
