@@ -72,6 +72,37 @@ impl Client {
         self.send(reqwest::Method::PUT, path, Some(body)).await
     }
 
+    /// A POST of raw bytes (a file, streamed).
+    pub async fn post_stream<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: reqwest::Body,
+        content_type: &str,
+    ) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        let mut request =
+            self.http.post(&url).header(reqwest::header::CONTENT_TYPE, content_type).body(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|error| {
+            anyhow!("cannot reach the server at {}: {}", self.base, root_cause(&error))
+        })?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            let detail = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| {
+                    v.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_owned)
+                })
+                .unwrap_or(text);
+            bail!("POST {url} failed with {status}: {detail}");
+        }
+        serde_json::from_str(&text)
+            .with_context(|| format!("the answer to POST {url} is not what this client expects"))
+    }
+
     /// A GET whose body is read by the caller, chunk by chunk.
     pub async fn stream(&self, path: &str) -> anyhow::Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);

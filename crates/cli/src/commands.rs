@@ -11,7 +11,10 @@ use firebreak_server::config::Config;
 use serde_json::json;
 
 use crate::client::Client;
-use crate::{ClientArgs, EventSearchArgs, Format, ObligationsArgs, ServeArgs, ServerConfigArgs};
+use crate::{
+    ClientArgs, EventSearchArgs, EvidenceCommand, Format, ObligationsArgs, ServeArgs,
+    ServerConfigArgs,
+};
 
 fn load_config(args: &ServerConfigArgs) -> anyhow::Result<Config> {
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -560,6 +563,187 @@ pub async fn timeline_export(
     stdout.write_all(&body)?;
     if !csv {
         stdout.write_all(b"\n")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn file_body(file: tokio::fs::File) -> reqwest::Body {
+    use tokio::io::AsyncReadExt;
+    reqwest::Body::wrap_stream(futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buffer = vec![0u8; 1 << 16];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(read) => {
+                buffer.truncate(read);
+                Some((Ok::<_, std::io::Error>(buffer), Some(file)))
+            }
+            Err(error) => Some((Err(error), None)),
+        }
+    }))
+}
+
+async fn download(client: &Client, path: &str, out: &std::path::Path) -> anyhow::Result<u64> {
+    use tokio::io::AsyncWriteExt;
+    let mut response = client.stream(path).await?;
+    let mut file = tokio::fs::File::create(out)
+        .await
+        .with_context(|| format!("cannot create {}", out.display()))?;
+    let mut written = 0u64;
+    while let Some(chunk) = response.chunk().await.context("the download stopped part way")? {
+        file.write_all(&chunk).await?;
+        written += chunk.len() as u64;
+    }
+    file.sync_all().await?;
+    Ok(written)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn evidence(command: EvidenceCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        EvidenceCommand::Add { client, incident, file, name, description, reason } => {
+            let name = match name {
+                Some(name) => name,
+                None => file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .context("the file has no usable name; give --name")?
+                    .to_owned(),
+            };
+            let opened = tokio::fs::File::open(&file)
+                .await
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let path = format!(
+                "/api/v1/incidents/{incident}/evidence?name={}&description={}&reason={}",
+                percent_encode(&name),
+                percent_encode(&description),
+                percent_encode(&reason)
+            );
+            let api = Client::new(&client)?;
+            let evidence: firebreak_core::Evidence =
+                api.post_stream(&path, file_body(opened), "application/octet-stream").await?;
+            match client.format {
+                Format::Json => print_json(&evidence)?,
+                Format::Table => println!(
+                    "Evidence {} `{}`: {} bytes, SHA-256 {}",
+                    evidence.id, evidence.name, evidence.size, evidence.sha256
+                ),
+            }
+        }
+        EvidenceCommand::Capture { search, incident, name, reason } => {
+            let query: serde_json::Value = json!({
+                "ip": search.ip, "user": search.user, "host": search.host, "category": search.category,
+                "outcome": search.outcome, "from": search.from, "to": search.to, "text": search.text,
+            });
+            let query: serde_json::Map<String, serde_json::Value> = query
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let evidence: firebreak_core::Evidence = Client::new(&search.client)?
+                .post(
+                    &format!("/api/v1/incidents/{incident}/evidence/events"),
+                    json!({ "name": name, "reason": reason, "query": query }),
+                )
+                .await?;
+            match search.client.format {
+                Format::Json => print_json(&evidence)?,
+                Format::Table => println!(
+                    "Evidence {} `{}`: {} ({} bytes, SHA-256 {})",
+                    evidence.id,
+                    evidence.name,
+                    evidence.description,
+                    evidence.size,
+                    evidence.sha256
+                ),
+            }
+        }
+        EvidenceCommand::List { client, incident } => {
+            let items: Vec<firebreak_core::Evidence> = Client::new(&client)?
+                .get(&format!("/api/v1/incidents/{incident}/evidence"))
+                .await?;
+            if client.format == Format::Json {
+                print_json(&items)?;
+            } else {
+                println!(
+                    "{:>5}  {:<24}  {:>12}  {:<64}  {:<20}  NAME",
+                    "ID", "ACQUIRED (UTC)", "BYTES", "SHA-256", "BY"
+                );
+                for item in items {
+                    println!(
+                        "{:>5}  {:<24}  {:>12}  {:<64}  {:<20}  {}",
+                        item.id,
+                        item.acquired_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        item.size,
+                        item.sha256,
+                        item.acquired_by,
+                        item.name
+                    );
+                }
+            }
+        }
+        EvidenceCommand::Get { client, incident, evidence, out, reason } => {
+            let api = Client::new(&client)?;
+            let written = download(
+                &api,
+                &format!(
+                    "/api/v1/incidents/{incident}/evidence/{evidence}/content?reason={}",
+                    percent_encode(&reason)
+                ),
+                &out,
+            )
+            .await?;
+            println!(
+                "Wrote {written} bytes to {} (the access is on the custody log).",
+                out.display()
+            );
+        }
+        EvidenceCommand::Verify { client, incident } => {
+            let results: Vec<serde_json::Value> = Client::new(&client)?
+                .post(&format!("/api/v1/incidents/{incident}/evidence/verify"), json!({}))
+                .await?;
+            if client.format == Format::Json {
+                print_json(&results)?;
+            }
+            let failed: Vec<&serde_json::Value> =
+                results.iter().filter(|r| r["ok"] != true).collect();
+            if failed.is_empty() {
+                if client.format == Format::Table {
+                    println!(
+                        "All {} pieces of evidence of incident {incident} verify.",
+                        results.len()
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            for item in &failed {
+                println!(
+                    "Evidence {} `{}` does NOT verify: {}.",
+                    item["evidence_id"],
+                    item["name"].as_str().unwrap_or(""),
+                    item["problem"].as_str().unwrap_or("")
+                );
+            }
+            return Ok(ExitCode::from(1));
+        }
+        EvidenceCommand::Export { client, incident, out, reason } => {
+            let api = Client::new(&client)?;
+            let written = download(
+                &api,
+                &format!(
+                    "/api/v1/incidents/{incident}/evidence/export?reason={}",
+                    percent_encode(&reason)
+                ),
+                &out,
+            )
+            .await?;
+            println!(
+                "Wrote {written} bytes to {}. Unzip it and run `sha256sum -c SHA256SUMS` inside.",
+                out.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -35,11 +35,77 @@ enum Command {
     /// API tokens on a running server (administrators).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Evidence with chain of custody.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// Search stored events (investigation).
     #[command(subcommand)]
     Events(EventsCommand),
     /// Breach-notification obligations: who must be told, by when, and why.
     Obligations(ObligationsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Upload a file as evidence (streamed; hashed on arrival).
+    Add {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+        file: PathBuf,
+        /// The name to keep (default: the file's name).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Why it is acquired (the custody record).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Save every event a search finds into the incident as one NDJSON file.
+    Capture {
+        #[command(flatten)]
+        search: EventSearchArgs,
+        #[arg(long)]
+        incident: i64,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// List an incident's evidence.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+    },
+    /// Write one piece of evidence to a file (an access, recorded).
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+        evidence: i64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Re-hash every piece of evidence against what was recorded at acquisition.
+    Verify {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+    },
+    /// Export all evidence as a zip with SHA256SUMS and a manifest with the custody log.
+    Export {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,6 +430,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             commands::timeline_verify(&client, database.as_deref(), incident).await
         }
         Command::Obligations(args) => commands::obligations(&args).await,
+        Command::Evidence(command) => commands::evidence(command).await,
         Command::Events(EventsCommand::Search(args)) => commands::events_search(&args).await,
         Command::Events(EventsCommand::Export(args)) => commands::events_export(&args).await,
         Command::Token(command) => match command {

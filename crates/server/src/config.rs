@@ -25,6 +25,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub ingest: IngestConfig,
     pub obligations: ObligationsConfig,
+    pub evidence: EvidenceConfig,
 }
 
 impl Default for Config {
@@ -35,6 +36,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             ingest: IngestConfig::default(),
             obligations: ObligationsConfig::default(),
+            evidence: EvidenceConfig::default(),
         }
     }
 }
@@ -47,6 +49,7 @@ impl fmt::Debug for Config {
             .field("server", &self.server)
             .field("ingest", &self.ingest)
             .field("obligations", &self.obligations)
+            .field("evidence", &self.evidence)
             .finish()
     }
 }
@@ -79,6 +82,20 @@ pub struct IngestConfig {
 impl Default for IngestConfig {
     fn default() -> IngestConfig {
         IngestConfig { max_body_bytes: 16 << 20, max_event_bytes: 1 << 20, drain_batch: 20_000 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// The largest piece of evidence accepted (an upload, or a capture of events), in bytes.
+    /// Evidence is kept under `data_dir/evidence`.
+    pub max_bytes: u64,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> EvidenceConfig {
+        EvidenceConfig { max_bytes: 1 << 30 }
     }
 }
 

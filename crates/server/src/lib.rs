@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod drain;
 pub mod error;
+pub mod evidence;
 pub mod ingest;
 pub mod metrics;
 pub mod spool;
@@ -49,6 +50,7 @@ pub struct AppState {
     pub drained: watch::Receiver<i64>,
     /// The spool's end at start: until the store holds it, the server is not ready.
     pub replay_target: i64,
+    pub blobs: evidence::BlobStore,
 }
 
 /// Marks a response whose audit record travels with its events through the spool.
@@ -63,6 +65,7 @@ pub struct SpoolAudited;
         (name = "ingest", description = "Events in and out"),
         (name = "incidents", description = "Incidents and their hash-chained timeline"),
         (name = "investigation", description = "Searching stored events"),
+        (name = "evidence", description = "Evidence with chain of custody"),
         (name = "obligations", description = "Breach-notification facts, obligations and their tracking"),
         (name = "auth", description = "Setup, login, tokens, users and the audit log"),
     )
@@ -105,6 +108,12 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::obligations::get_facts, api::obligations::put_facts))
         .routes(routes!(api::obligations::update))
         .routes(routes!(api::obligations::draft))
+        .routes(routes!(api::evidence::upload, api::evidence::list))
+        .routes(routes!(api::evidence::excerpt))
+        .routes(routes!(api::evidence::capture))
+        .routes(routes!(api::evidence::content))
+        .routes(routes!(api::evidence::verify))
+        .routes(routes!(api::evidence::export))
         .routes(routes!(api::auth::setup))
         .routes(routes!(api::auth::login))
         .routes(routes!(api::auth::create_token, api::auth::list_tokens))
@@ -292,6 +301,7 @@ pub async fn serve(
         stop_rx,
     ));
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let data_dir = config.data_dir.clone();
     let state = AppState {
         store: store.clone(),
         config: Arc::new(config),
@@ -300,6 +310,7 @@ pub async fn serve(
         metrics,
         drained: drained_rx,
         replay_target,
+        blobs: evidence::BlobStore::new(data_dir.join("evidence")),
     };
     let router = app(state);
     tracing::info!(address = %listener.local_addr()?, "Listening.");

@@ -16,6 +16,7 @@ use firebreak_core::{
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use firebreak_core::Evidence;
 pub use sql::{SqlStore, redact_url};
 
 /// Why a store call failed. `NotFound` and `Conflict` are the caller's business; `Other` is ours.
@@ -359,6 +360,16 @@ pub trait Store: Send + Sync + fmt::Debug {
         entry: NewEntry,
     ) -> Result<TimelineEntry>;
     async fn obligation_records(&self, incident_id: i64) -> Result<Vec<ObligationRecord>>;
+
+    // Evidence. The acquisition and its custody record are written in one transaction; the
+    // `id` of `evidence` is ignored and assigned.
+    async fn add_evidence(
+        &self,
+        evidence: &Evidence,
+        custody: NewEntry,
+    ) -> Result<(Evidence, TimelineEntry)>;
+    async fn list_evidence(&self, incident_id: i64) -> Result<Vec<Evidence>>;
+    async fn get_evidence(&self, incident_id: i64, id: i64) -> Result<Evidence>;
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating the SQLite file if

@@ -17,8 +17,8 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
 use crate::{
-    AuditRecord, EventQuery, EventRecord, FactsVersion, IncidentChange, IncidentFilter, NewToken,
-    ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind, User,
+    AuditRecord, EventQuery, EventRecord, Evidence, FactsVersion, IncidentChange, IncidentFilter,
+    NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind, User,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -441,6 +441,23 @@ fn sqlite_bulk_insert(
         )?;
     }
     tx.commit()
+}
+
+const EVIDENCE_COLUMNS: &str = "id, incident_id, name, description, media_type, source, sha256, size, acquired_at, acquired_by";
+
+fn evidence_from_row(row: &AnyRow) -> Result<Evidence> {
+    Ok(Evidence {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        media_type: row.try_get("media_type")?,
+        source: row.try_get("source")?,
+        sha256: row.try_get("sha256")?,
+        size: row.try_get("size")?,
+        acquired_at: from_nanos(row.try_get("acquired_at")?),
+        acquired_by: row.try_get("acquired_by")?,
+    })
 }
 
 const TOKEN_COLUMNS: &str =
@@ -980,5 +997,57 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn add_evidence(
+        &self,
+        evidence: &Evidence,
+        custody: NewEntry,
+    ) -> Result<(Evidence, TimelineEntry)> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, evidence.incident_id).await?;
+        let sql = format!(
+            "INSERT INTO evidence (incident_id, name, description, media_type, source, sha256, size, acquired_at, acquired_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {EVIDENCE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(evidence.incident_id)
+            .bind(evidence.name.as_str())
+            .bind(evidence.description.as_str())
+            .bind(evidence.media_type.as_str())
+            .bind(evidence.source.as_str())
+            .bind(evidence.sha256.as_str())
+            .bind(evidence.size)
+            .bind(nanos(evidence.acquired_at))
+            .bind(evidence.acquired_by.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let stored = evidence_from_row(&row)?;
+        let mut custody = custody;
+        if let serde_json::Value::Object(map) = &mut custody.data {
+            map.insert("evidence_id".into(), serde_json::Value::from(stored.id));
+        }
+        let sealed =
+            self.append_in(&mut tx, evidence.incident_id, custody, evidence.acquired_at).await?;
+        tx.commit().await?;
+        Ok((stored, sealed))
+    }
+
+    async fn list_evidence(&self, incident_id: i64) -> Result<Vec<Evidence>> {
+        self.get_incident(incident_id).await?;
+        let sql =
+            format!("SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE incident_id = $1 ORDER BY id");
+        let rows = sqlx::query(&sql).bind(incident_id).fetch_all(&self.pool).await?;
+        rows.iter().map(evidence_from_row).collect()
+    }
+
+    async fn get_evidence(&self, incident_id: i64, id: i64) -> Result<Evidence> {
+        let sql =
+            format!("SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE incident_id = $1 AND id = $2");
+        match sqlx::query(&sql).bind(incident_id).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => evidence_from_row(&row),
+            None => Err(StoreError::NotFound(format!("evidence {id} of incident {incident_id}"))),
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod durability;
+mod evidence;
 mod investigation;
 mod obligations;
 mod routes;

@@ -95,7 +95,7 @@ pub struct SearchQuery {
 const MAX_SEARCH_TEXT: usize = 1000;
 
 impl SearchQuery {
-    fn to_store(&self, limit: u32) -> Result<EventQuery, ApiError> {
+    pub fn to_store(&self, limit: u32) -> Result<EventQuery, ApiError> {
         if self.text.as_ref().is_some_and(|text| text.len() > MAX_SEARCH_TEXT) {
             return Err(ApiError::Invalid(format!(
                 "`text` is longer than {MAX_SEARCH_TEXT} bytes"

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod events;
+pub mod evidence;
 pub mod incidents;
 pub mod obligations;
 pub mod system;
