@@ -8,6 +8,7 @@ pub mod event;
 pub mod evidence;
 pub mod incident;
 pub mod person;
+pub mod task;
 pub mod timeline;
 
 pub use alert::{Alert, AlertStatus};
@@ -17,4 +18,5 @@ pub use event::{Event, EventError};
 pub use evidence::Evidence;
 pub use incident::{Incident, Milestones, NewIncident, Severity, Status, TransitionError};
 pub use person::{AccessRole, Person, ResponseRole};
+pub use task::{ChecklistItem, Task, TaskStatus};
 pub use timeline::{ChainError, EntryKind, Hash, NewEntry, TimelineEntry, verify_chain};

@@ -34,6 +34,51 @@ pub enum ResponseRole {
     Scribe,
 }
 
+impl ResponseRole {
+    pub const ALL: [ResponseRole; 6] = [
+        ResponseRole::IncidentCommander,
+        ResponseRole::TechnicalLead,
+        ResponseRole::CommunicationsCoordinator,
+        ResponseRole::LegalAdvisor,
+        ResponseRole::BusinessContinuityManager,
+        ResponseRole::Scribe,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseRole::IncidentCommander => "incident_commander",
+            ResponseRole::TechnicalLead => "technical_lead",
+            ResponseRole::CommunicationsCoordinator => "communications_coordinator",
+            ResponseRole::LegalAdvisor => "legal_advisor",
+            ResponseRole::BusinessContinuityManager => "business_continuity_manager",
+            ResponseRole::Scribe => "scribe",
+        }
+    }
+
+    /// For people: "incident commander".
+    pub fn title(self) -> String {
+        self.as_str().replace('_', " ")
+    }
+}
+
+impl fmt::Display for ResponseRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ResponseRole {
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<ResponseRole, UnknownName> {
+        let wanted = text.replace(['-', ' '], "_");
+        ResponseRole::ALL.into_iter().find(|role| role.as_str().eq_ignore_ascii_case(&wanted)).ok_or_else(|| UnknownName {
+            what: "response role",
+            value: text.to_owned(),
+            expected: "incident_commander, technical_lead, communications_coordinator, legal_advisor, business_continuity_manager, scribe",
+        })
+    }
+}
+
 /// What an API token or a user may do. Each role includes those before it, except `Ingest`,
 /// which may only send events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

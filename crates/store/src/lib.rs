@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use firebreak_core::{
-    AccessRole, Event, Incident, NewEntry, NewIncident, Severity, Status, TimelineEntry,
+    AccessRole, Event, Incident, NewEntry, NewIncident, Person, ResponseRole, Severity, Status,
+    Task, TimelineEntry,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -370,6 +371,40 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> Result<(Evidence, TimelineEntry)>;
     async fn list_evidence(&self, incident_id: i64) -> Result<Vec<Evidence>>;
     async fn get_evidence(&self, incident_id: i64, id: i64) -> Result<Evidence>;
+
+    // The team. `person.id` is ignored on create and assigned.
+    async fn create_person(&self, person: &Person) -> Result<Person>;
+    async fn list_people(&self) -> Result<Vec<Person>>;
+    async fn get_person(&self, id: i64) -> Result<Person>;
+    async fn set_on_call(&self, role: ResponseRole, person_id: i64, at: Timestamp) -> Result<()>;
+    async fn on_call(&self) -> Result<Vec<(ResponseRole, Person)>>;
+    /// Gives `role` in an incident to a person (replacing whoever held it), with its entry.
+    async fn assign_role(
+        &self,
+        incident_id: i64,
+        role: ResponseRole,
+        person_id: i64,
+        entry: NewEntry,
+    ) -> Result<TimelineEntry>;
+    async fn incident_roles(&self, incident_id: i64) -> Result<Vec<RoleAssignment>>;
+
+    // Tasks. `task.id` is ignored on create; `save_task` replaces the stored task by id. Each
+    // write carries its timeline entry.
+    async fn create_task(&self, task: &Task, entry: NewEntry) -> Result<Task>;
+    async fn save_task(&self, task: &Task, entry: NewEntry) -> Result<Task>;
+    async fn get_task(&self, incident_id: i64, id: i64) -> Result<Task>;
+    async fn list_tasks(&self, incident_id: i64) -> Result<Vec<Task>>;
+    /// Open tasks of every incident whose due time is before `now`, most overdue first.
+    async fn overdue_tasks(&self, now: Timestamp) -> Result<Vec<Task>>;
+}
+
+/// Who holds a response role in an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleAssignment {
+    pub role: ResponseRole,
+    pub person: Person,
+    pub assigned_at: Timestamp,
+    pub assigned_by: String,
 }
 
 /// Opens the store at `url` (`sqlite://PATH` or `postgres://…`), creating the SQLite file if

@@ -9,13 +9,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use firebreak_core::incident::Milestones;
 use firebreak_core::{
-    AccessRole, EntryKind, Hash, Incident, NewEntry, NewIncident, Severity, Status, TimelineEntry,
+    AccessRole, EntryKind, Hash, Incident, NewEntry, NewIncident, Person, ResponseRole, Severity,
+    Status, Task, TaskStatus, TimelineEntry,
 };
 use jiff::Timestamp;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
+use crate::RoleAssignment;
 use crate::{
     AuditRecord, EventQuery, EventRecord, Evidence, FactsVersion, IncidentChange, IncidentFilter,
     NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind, User,
@@ -441,6 +443,44 @@ fn sqlite_bulk_insert(
         )?;
     }
     tx.commit()
+}
+
+const PERSON_COLUMNS: &str = "id, name, email, phone, time_zone, roles";
+const PERSON_COLUMNS_P: &str = "p.id, p.name, p.email, p.phone, p.time_zone, p.roles";
+
+fn person_from_row(row: &AnyRow) -> Result<Person> {
+    let roles: String = row.try_get("roles")?;
+    Ok(Person {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        time_zone: row.try_get("time_zone")?,
+        roles: serde_json::from_str(&roles)
+            .map_err(|error| StoreError::Other(format!("column roles: {error}")))?,
+    })
+}
+
+const TASK_COLUMNS: &str =
+    "id, incident_id, title, owner_id, role, due_at, status, checklist, created_at, updated_at";
+
+fn task_from_row(row: &AnyRow) -> Result<Task> {
+    let status: String = row.try_get("status")?;
+    let role: Option<String> = row.try_get("role")?;
+    let checklist: String = row.try_get("checklist")?;
+    Ok(Task {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        title: row.try_get("title")?,
+        owner_id: row.try_get("owner_id")?,
+        role: role.map(|role| parse_column::<ResponseRole>("role", &role)).transpose()?,
+        due_at: opt_from_nanos(row.try_get("due_at")?),
+        status: parse_column::<TaskStatus>("status", &status)?,
+        checklist: serde_json::from_str(&checklist)
+            .map_err(|error| StoreError::Other(format!("column checklist: {error}")))?,
+        created_at: from_nanos(row.try_get("created_at")?),
+        updated_at: from_nanos(row.try_get("updated_at")?),
+    })
 }
 
 const EVIDENCE_COLUMNS: &str = "id, incident_id, name, description, media_type, source, sha256, size, acquired_at, acquired_by";
@@ -1049,5 +1089,201 @@ impl Store for SqlStore {
             Some(row) => evidence_from_row(&row),
             None => Err(StoreError::NotFound(format!("evidence {id} of incident {incident_id}"))),
         }
+    }
+
+    async fn create_person(&self, person: &Person) -> Result<Person> {
+        let _guard = self.write_guard().await;
+        let sql = format!(
+            "INSERT INTO people (name, email, phone, time_zone, roles) VALUES ($1, $2, $3, $4, $5) RETURNING {PERSON_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(person.name.as_str())
+            .bind(person.email.as_str())
+            .bind(person.phone.as_deref())
+            .bind(person.time_zone.as_str())
+            .bind(serde_json::to_string(&person.roles).unwrap_or_else(|_| "[]".into()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!(
+                    "someone with the email `{}` is already on the roster",
+                    person.email
+                )),
+                other => other,
+            })?;
+        person_from_row(&row)
+    }
+
+    async fn list_people(&self) -> Result<Vec<Person>> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people ORDER BY name, id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| person_from_row(row)).collect()
+    }
+
+    async fn get_person(&self, id: i64) -> Result<Person> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");
+        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => person_from_row(&row),
+            None => Err(StoreError::NotFound(format!("person {id}"))),
+        }
+    }
+
+    async fn set_on_call(&self, role: ResponseRole, person_id: i64, at: Timestamp) -> Result<()> {
+        self.get_person(person_id).await?;
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO on_call (role, person_id, since) VALUES ($1, $2, $3) \
+             ON CONFLICT (role) DO UPDATE SET person_id = excluded.person_id, since = excluded.since",
+        )
+        .bind(role.as_str())
+        .bind(person_id)
+        .bind(nanos(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn on_call(&self) -> Result<Vec<(ResponseRole, Person)>> {
+        let sql = format!(
+            "SELECT o.role AS on_call_role, {} FROM on_call o JOIN people p ON p.id = o.person_id ORDER BY o.role",
+            PERSON_COLUMNS_P
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let role: String = row.try_get("on_call_role")?;
+                Ok((parse_column::<ResponseRole>("role", &role)?, person_from_row(row)?))
+            })
+            .collect()
+    }
+
+    async fn assign_role(
+        &self,
+        incident_id: i64,
+        role: ResponseRole,
+        person_id: i64,
+        entry: NewEntry,
+    ) -> Result<TimelineEntry> {
+        self.get_person(person_id).await?;
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, incident_id).await?;
+        let at = entry.occurred_at;
+        sqlx::query(
+            "INSERT INTO incident_roles (incident_id, role, person_id, assigned_at, assigned_by) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (incident_id, role) DO UPDATE SET person_id = excluded.person_id, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by",
+        )
+        .bind(incident_id)
+        .bind(role.as_str())
+        .bind(person_id)
+        .bind(nanos(at))
+        .bind(entry.actor.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let sealed = self.append_in(&mut tx, incident_id, entry, at).await?;
+        tx.commit().await?;
+        Ok(sealed)
+    }
+
+    async fn incident_roles(&self, incident_id: i64) -> Result<Vec<RoleAssignment>> {
+        self.get_incident(incident_id).await?;
+        let sql = format!(
+            "SELECT r.role AS assigned_role, r.assigned_at, r.assigned_by, {} FROM incident_roles r \
+             JOIN people p ON p.id = r.person_id WHERE r.incident_id = $1 ORDER BY r.role",
+            PERSON_COLUMNS_P
+        );
+        let rows = sqlx::query(&sql).bind(incident_id).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let role: String = row.try_get("assigned_role")?;
+                Ok(RoleAssignment {
+                    role: parse_column::<ResponseRole>("role", &role)?,
+                    person: person_from_row(row)?,
+                    assigned_at: from_nanos(row.try_get("assigned_at")?),
+                    assigned_by: row.try_get("assigned_by")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_task(&self, task: &Task, entry: NewEntry) -> Result<Task> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, task.incident_id).await?;
+        let sql = format!(
+            "INSERT INTO tasks (incident_id, title, owner_id, role, due_at, status, checklist, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(task.incident_id)
+            .bind(task.title.as_str())
+            .bind(task.owner_id)
+            .bind(task.role.map(ResponseRole::as_str))
+            .bind(task.due_at.map(nanos))
+            .bind(task.status.as_str())
+            .bind(serde_json::to_string(&task.checklist).unwrap_or_else(|_| "[]".into()))
+            .bind(nanos(task.created_at))
+            .fetch_one(&mut *tx)
+            .await?;
+        let stored = task_from_row(&row)?;
+        let mut entry = entry;
+        if let serde_json::Value::Object(map) = &mut entry.data {
+            map.insert("task_id".into(), serde_json::Value::from(stored.id));
+        }
+        self.append_in(&mut tx, task.incident_id, entry, task.created_at).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn save_task(&self, task: &Task, entry: NewEntry) -> Result<Task> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, task.incident_id).await?;
+        let sql = format!(
+            "UPDATE tasks SET title = $1, owner_id = $2, role = $3, due_at = $4, status = $5, checklist = $6, updated_at = $7 \
+             WHERE id = $8 AND incident_id = $9 RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(task.title.as_str())
+            .bind(task.owner_id)
+            .bind(task.role.map(ResponseRole::as_str))
+            .bind(task.due_at.map(nanos))
+            .bind(task.status.as_str())
+            .bind(serde_json::to_string(&task.checklist).unwrap_or_else(|_| "[]".into()))
+            .bind(nanos(task.updated_at))
+            .bind(task.id)
+            .bind(task.incident_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("task {} of incident {}", task.id, task.incident_id))
+            })?;
+        let stored = task_from_row(&row)?;
+        self.append_in(&mut tx, task.incident_id, entry, task.updated_at).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn get_task(&self, incident_id: i64, id: i64) -> Result<Task> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE incident_id = $1 AND id = $2");
+        match sqlx::query(&sql).bind(incident_id).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => task_from_row(&row),
+            None => Err(StoreError::NotFound(format!("task {id} of incident {incident_id}"))),
+        }
+    }
+
+    async fn list_tasks(&self, incident_id: i64) -> Result<Vec<Task>> {
+        self.get_incident(incident_id).await?;
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE incident_id = $1 ORDER BY id");
+        let rows = sqlx::query(&sql).bind(incident_id).fetch_all(&self.pool).await?;
+        rows.iter().map(task_from_row).collect()
+    }
+
+    async fn overdue_tasks(&self, now: Timestamp) -> Result<Vec<Task>> {
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE status IN ('open', 'in_progress', 'blocked') AND due_at < $1 ORDER BY due_at, id"
+        );
+        let rows = sqlx::query(&sql).bind(nanos(now)).fetch_all(&self.pool).await?;
+        rows.iter().map(task_from_row).collect()
     }
 }
