@@ -15,6 +15,7 @@ use crate::{
     ClientArgs, EventSearchArgs, EvidenceCommand, Format, ObligationsArgs, ServeArgs,
     ServerConfigArgs,
 };
+use crate::{OncallCommand, PeopleCommand, TaskCommand};
 
 fn load_config(args: &ServerConfigArgs) -> anyhow::Result<Config> {
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -744,6 +745,208 @@ pub async fn evidence(command: EvidenceCommand) -> anyhow::Result<ExitCode> {
                 out.display()
             );
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn incident_assign(
+    args: &ClientArgs,
+    id: i64,
+    role: firebreak_core::ResponseRole,
+    person: i64,
+) -> anyhow::Result<ExitCode> {
+    let roles: Vec<serde_json::Value> = Client::new(args)?
+        .post(
+            &format!("/api/v1/incidents/{id}/roles"),
+            json!({ "role": role, "person_id": person }),
+        )
+        .await?;
+    if args.format == Format::Json {
+        print_json(&roles)?;
+    } else {
+        for assignment in roles {
+            println!(
+                "{:<28} {}",
+                assignment["role"].as_str().unwrap_or(""),
+                assignment["person"]["name"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+fn print_people(people: &[firebreak_core::Person]) {
+    println!(
+        "{:>5}  {:<24}  {:<30}  {:<18}  {:<20}  CAN HOLD",
+        "ID", "NAME", "E-MAIL", "PHONE", "TIME ZONE"
+    );
+    for person in people {
+        let roles: Vec<String> = person.roles.iter().map(|r| r.title()).collect();
+        println!(
+            "{:>5}  {:<24}  {:<30}  {:<18}  {:<20}  {}",
+            person.id,
+            person.name,
+            person.email,
+            person.phone.as_deref().unwrap_or("-"),
+            person.time_zone,
+            roles.join(", ")
+        );
+    }
+}
+
+pub async fn people(command: PeopleCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PeopleCommand::Add { client, name, email, phone, time_zone, roles } => {
+            let person: firebreak_core::Person = Client::new(&client)?
+                .post("/api/v1/people", json!({ "name": name, "email": email, "phone": phone, "time_zone": time_zone, "roles": roles }))
+                .await?;
+            match client.format {
+                Format::Json => print_json(&person)?,
+                Format::Table => print_people(std::slice::from_ref(&person)),
+            }
+        }
+        PeopleCommand::List { client } => {
+            let people: Vec<firebreak_core::Person> =
+                Client::new(&client)?.get("/api/v1/people").await?;
+            match client.format {
+                Format::Json => print_json(&people)?,
+                Format::Table => print_people(&people),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn oncall(command: OncallCommand) -> anyhow::Result<ExitCode> {
+    let (client, set) = match command {
+        OncallCommand::Set { client, role, person } => (client, Some((role, person))),
+        OncallCommand::List { client } => (client, None),
+    };
+    let api = Client::new(&client)?;
+    if let Some((role, person)) = set {
+        api.put::<serde_json::Value>(
+            &format!("/api/v1/on-call/{role}"),
+            json!({ "person_id": person }),
+        )
+        .await?;
+    }
+    let list: Vec<serde_json::Value> = api.get("/api/v1/on-call").await?;
+    match client.format {
+        Format::Json => print_json(&list)?,
+        Format::Table => {
+            for item in list {
+                let person = &item["person"];
+                println!(
+                    "{:<28} {} ({})",
+                    item["role"].as_str().unwrap_or(""),
+                    person["name"].as_str().unwrap_or(""),
+                    person["phone"].as_str().or(person["email"].as_str()).unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+fn print_tasks(tasks: &[firebreak_core::Task], now: jiff::Timestamp) {
+    println!(
+        "{:>5}  {:>8}  {:<11}  {:<20}  {:<9}  TITLE",
+        "ID", "INCIDENT", "STATUS", "DUE (UTC)", "CHECKLIST"
+    );
+    for task in tasks {
+        let done = task.checklist.iter().filter(|item| item.done).count();
+        let due = task
+            .due_at
+            .map(|due| due.strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:>5}  {:>8}  {:<11}  {:<20}  {:<9}  {}{}",
+            task.id,
+            task.incident_id,
+            task.status.as_str(),
+            due,
+            format!("{done}/{}", task.checklist.len()),
+            task.title,
+            if task.is_overdue(now) { "  [OVERDUE]" } else { "" }
+        );
+    }
+}
+
+pub async fn task(command: TaskCommand) -> anyhow::Result<ExitCode> {
+    let now = SystemClock.now();
+    let (client, tasks) = match command {
+        TaskCommand::Add { client, incident, title, owner, role, due, checklist } => {
+            let task: firebreak_core::Task = Client::new(&client)?
+                .post(
+                    &format!("/api/v1/incidents/{incident}/tasks"),
+                    json!({ "title": title, "owner_id": owner, "role": role, "due_at": due, "checklist": checklist }),
+                )
+                .await?;
+            (client, vec![task])
+        }
+        TaskCommand::List { client, incident } => {
+            let tasks =
+                Client::new(&client)?.get(&format!("/api/v1/incidents/{incident}/tasks")).await?;
+            (client, tasks)
+        }
+        TaskCommand::Update { client, incident, task, status, owner, due, tick } => {
+            let task: firebreak_core::Task = Client::new(&client)?
+                .post(
+                    &format!("/api/v1/incidents/{incident}/tasks/{task}"),
+                    json!({ "status": status, "owner_id": owner, "due_at": due, "check": tick }),
+                )
+                .await?;
+            (client, vec![task])
+        }
+        TaskCommand::Overdue { client } => {
+            let tasks = Client::new(&client)?.get("/api/v1/tasks/overdue").await?;
+            (client, tasks)
+        }
+    };
+    match client.format {
+        Format::Json => print_json(&tasks)?,
+        Format::Table => print_tasks(&tasks, now),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The offline contact list: everything is fetched first, then written, so a failure leaves no
+/// half-written set.
+#[allow(clippy::print_stdout)]
+pub async fn contacts_export(args: &ClientArgs, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let client = Client::new(args)?;
+    let people: Vec<firebreak_core::Person> = client.get("/api/v1/people").await?;
+    let on_call: Vec<serde_json::Value> = client.get("/api/v1/on-call").await?;
+    let on_call: Vec<(firebreak_core::ResponseRole, firebreak_core::Person)> = on_call
+        .into_iter()
+        .map(|item| {
+            Ok((
+                serde_json::from_value(item["role"].clone())?,
+                serde_json::from_value(item["person"].clone())?,
+            ))
+        })
+        .collect::<Result<_, serde_json::Error>>()
+        .context("the server's on-call list is not what this client expects")?;
+    let roster = firebreak_report::contacts::Roster {
+        people: &people,
+        on_call: &on_call,
+        generated_at: SystemClock.now(),
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let files: [(&str, Vec<u8>); 4] = [
+        ("contacts.csv", firebreak_report::contacts::csv(&roster).into_bytes()),
+        ("contacts.vcf", firebreak_report::contacts::vcard(&roster).into_bytes()),
+        ("contacts.html", firebreak_report::contacts::html(&roster).into_bytes()),
+        ("contacts.pdf", firebreak_report::contacts::pdf(&roster)),
+    ];
+    for (name, bytes) in files {
+        let path = out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("Wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

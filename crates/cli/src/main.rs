@@ -35,6 +35,18 @@ enum Command {
     /// API tokens on a running server (administrators).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The response team roster.
+    #[command(subcommand)]
+    People(PeopleCommand),
+    /// Who is on call for each response role.
+    #[command(subcommand)]
+    Oncall(OncallCommand),
+    /// Tasks of incidents.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// The offline war-room contact list.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
     /// Evidence with chain of custody.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -43,6 +55,109 @@ enum Command {
     Events(EventsCommand),
     /// Breach-notification obligations: who must be told, by when, and why.
     Obligations(ObligationsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeopleCommand {
+    /// Add a person to the roster.
+    Add {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        phone: Option<String>,
+        /// IANA time zone.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// A response role they can hold (repeat for several).
+        #[arg(long = "can-hold")]
+        roles: Vec<firebreak_core::ResponseRole>,
+    },
+    /// List the roster.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OncallCommand {
+    /// Put someone on call for a role.
+    Set {
+        #[command(flatten)]
+        client: ClientArgs,
+        role: firebreak_core::ResponseRole,
+        person: i64,
+    },
+    /// Who is on call.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Add a task to an incident.
+    Add {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+        #[arg(long)]
+        title: String,
+        /// Owner (a person id).
+        #[arg(long)]
+        owner: Option<i64>,
+        #[arg(long)]
+        role: Option<firebreak_core::ResponseRole>,
+        /// Due time (RFC 3339).
+        #[arg(long)]
+        due: Option<jiff::Timestamp>,
+        /// A checklist item (repeat for several).
+        #[arg(long = "check")]
+        checklist: Vec<String>,
+    },
+    /// An incident's tasks.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+    },
+    /// Change a task.
+    Update {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+        task: i64,
+        #[arg(long)]
+        status: Option<firebreak_core::TaskStatus>,
+        #[arg(long)]
+        owner: Option<i64>,
+        #[arg(long)]
+        due: Option<jiff::Timestamp>,
+        /// Tick checklist item N (0-based; repeat).
+        #[arg(long = "tick")]
+        tick: Vec<usize>,
+    },
+    /// Open tasks past their due time, across incidents.
+    Overdue {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Write contacts.csv, contacts.vcf, contacts.html and contacts.pdf into a folder.
+    Export {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +414,15 @@ enum IncidentCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Give a response role in an incident to a person.
+    Assign {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        role: firebreak_core::ResponseRole,
+        /// The person's id on the roster.
+        person: i64,
+    },
     /// Add a note to an incident's timeline.
     Note {
         #[command(flatten)]
@@ -422,6 +546,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             IncidentCommand::Note { client, id, text } => {
                 commands::incident_note(&client, id, text).await
             }
+            IncidentCommand::Assign { client, id, role, person } => {
+                commands::incident_assign(&client, id, role, person).await
+            }
         },
         Command::Timeline(TimelineCommand::Export { client, incident, csv, kind, actor }) => {
             commands::timeline_export(&client, incident, csv, kind, actor).await
@@ -431,6 +558,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Obligations(args) => commands::obligations(&args).await,
         Command::Evidence(command) => commands::evidence(command).await,
+        Command::People(command) => commands::people(command).await,
+        Command::Oncall(command) => commands::oncall(command).await,
+        Command::Task(command) => commands::task(command).await,
+        Command::Contacts(ContactsCommand::Export { client, out }) => {
+            commands::contacts_export(&client, &out).await
+        }
         Command::Events(EventsCommand::Search(args)) => commands::events_search(&args).await,
         Command::Events(EventsCommand::Export(args)) => commands::events_export(&args).await,
         Command::Token(command) => match command {

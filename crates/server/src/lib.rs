@@ -66,6 +66,8 @@ pub struct SpoolAudited;
         (name = "incidents", description = "Incidents and their hash-chained timeline"),
         (name = "investigation", description = "Searching stored events"),
         (name = "evidence", description = "Evidence with chain of custody"),
+        (name = "team", description = "People, on-call and response roles"),
+        (name = "tasks", description = "Tasks of an incident"),
         (name = "obligations", description = "Breach-notification facts, obligations and their tracking"),
         (name = "auth", description = "Setup, login, tokens, users and the audit log"),
     )
@@ -114,6 +116,13 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::evidence::content))
         .routes(routes!(api::evidence::verify))
         .routes(routes!(api::evidence::export))
+        .routes(routes!(api::team::create, api::team::list))
+        .routes(routes!(api::team::on_call))
+        .routes(routes!(api::team::set_on_call))
+        .routes(routes!(api::team::assign, api::team::roles))
+        .routes(routes!(api::tasks::create, api::tasks::list))
+        .routes(routes!(api::tasks::update))
+        .routes(routes!(api::tasks::overdue))
         .routes(routes!(api::auth::setup))
         .routes(routes!(api::auth::login))
         .routes(routes!(api::auth::create_token, api::auth::list_tokens))

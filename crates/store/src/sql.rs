@@ -1117,7 +1117,7 @@ impl Store for SqlStore {
     async fn list_people(&self) -> Result<Vec<Person>> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people ORDER BY name, id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter().map(|row| person_from_row(row)).collect()
+        rows.iter().map(person_from_row).collect()
     }
 
     async fn get_person(&self, id: i64) -> Result<Person> {

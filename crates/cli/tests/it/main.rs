@@ -11,6 +11,7 @@ mod obligations;
 mod routes;
 mod secrets;
 mod tamper;
+mod team;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

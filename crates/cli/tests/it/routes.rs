@@ -28,7 +28,14 @@ async fn every_route_refuses_the_anonymous_and_the_too_lowly() {
     for (path, operations) in paths {
         for (method, operation) in operations.as_object().unwrap() {
             let method: Method = method.to_uppercase().parse().unwrap();
-            let url = server.url(&path.replace("{id}", "1").replace("{rule}", "gdpr-33"));
+            let path_with_values = path
+                .replace("{rule}", "gdpr-33")
+                .replace("{role}", "scribe")
+                .replace(['{', '}'], "")
+                .replace("/id", "/1")
+                .replace("/evidence/evidence", "/evidence/1")
+                .replace("/tasks/task", "/tasks/1");
+            let url = server.url(&path_with_values);
             let send = |token: Option<&str>| {
                 let mut request = client
                     .request(method.clone(), &url)

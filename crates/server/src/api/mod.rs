@@ -8,3 +8,5 @@ pub mod evidence;
 pub mod incidents;
 pub mod obligations;
 pub mod system;
+pub mod tasks;
+pub mod team;

@@ -499,29 +499,83 @@ async fn the_team_holds_roles_and_tasks_come_due() {
     for subject in subjects().await {
         let store = &*subject.store;
         let t0 = at("2026-07-01T08:00:00Z");
-        let person = |name: &str, email: &str| Person { id: 0, name: name.into(), email: email.into(), phone: Some("+351 21 000 0000".into()), time_zone: "Europe/Lisbon".into(), roles: vec![ResponseRole::IncidentCommander, ResponseRole::TechnicalLead] };
+        let person = |name: &str, email: &str| Person {
+            id: 0,
+            name: name.into(),
+            email: email.into(),
+            phone: Some("+351 21 000 0000".into()),
+            time_zone: "Europe/Lisbon".into(),
+            roles: vec![ResponseRole::IncidentCommander, ResponseRole::TechnicalLead],
+        };
         let ana = store.create_person(&person("Ana", "ana@example.org")).await.unwrap();
         let bo = store.create_person(&person("Bo", "bo@example.org")).await.unwrap();
-        assert!(matches!(store.create_person(&person("Ana again", "ana@example.org")).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            store.create_person(&person("Ana again", "ana@example.org")).await,
+            Err(StoreError::Conflict(_))
+        ));
         assert_eq!(store.list_people().await.unwrap().len(), 2);
         store.set_on_call(ResponseRole::IncidentCommander, ana.id, t0).await.unwrap();
         store.set_on_call(ResponseRole::IncidentCommander, bo.id, t0).await.unwrap();
-        assert_eq!(store.on_call().await.unwrap(), vec![(ResponseRole::IncidentCommander, bo.clone())]);
+        assert_eq!(
+            store.on_call().await.unwrap(),
+            vec![(ResponseRole::IncidentCommander, bo.clone())]
+        );
 
-        let incident = store.create_incident(&new_incident("ATO", Severity::Sev2), "x", t0).await.unwrap();
-        let entry = |summary: &str| NewEntry { kind: EntryKind::RoleAssigned, occurred_at: t0, actor: "x".into(), summary: summary.into(), data: serde_json::json!({}) };
-        store.assign_role(incident.id, ResponseRole::IncidentCommander, ana.id, entry("ana commands")).await.unwrap();
-        store.assign_role(incident.id, ResponseRole::IncidentCommander, bo.id, entry("bo commands")).await.unwrap();
+        let incident =
+            store.create_incident(&new_incident("ATO", Severity::Sev2), "x", t0).await.unwrap();
+        let entry = |summary: &str| NewEntry {
+            kind: EntryKind::RoleAssigned,
+            occurred_at: t0,
+            actor: "x".into(),
+            summary: summary.into(),
+            data: serde_json::json!({}),
+        };
+        store
+            .assign_role(
+                incident.id,
+                ResponseRole::IncidentCommander,
+                ana.id,
+                entry("ana commands"),
+            )
+            .await
+            .unwrap();
+        store
+            .assign_role(incident.id, ResponseRole::IncidentCommander, bo.id, entry("bo commands"))
+            .await
+            .unwrap();
         let roles = store.incident_roles(incident.id).await.unwrap();
         assert_eq!(roles.len(), 1);
         assert_eq!(roles[0].person, bo);
-        assert!(matches!(store.assign_role(incident.id, ResponseRole::Scribe, 999, entry("x")).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.assign_role(incident.id, ResponseRole::Scribe, 999, entry("x")).await,
+            Err(StoreError::NotFound(_))
+        ));
 
-        let task = Task { id: 0, incident_id: incident.id, title: "Rotate keys".into(), owner_id: Some(ana.id), role: None, due_at: Some(t0 + SignedDuration::from_hours(1)), status: TaskStatus::Open, checklist: vec![ChecklistItem { text: "API".into(), done: false }], created_at: t0, updated_at: t0 };
-        let task_entry = |summary: &str| NewEntry { kind: EntryKind::Task, occurred_at: t0, actor: "x".into(), summary: summary.into(), data: serde_json::json!({}) };
+        let task = Task {
+            id: 0,
+            incident_id: incident.id,
+            title: "Rotate keys".into(),
+            owner_id: Some(ana.id),
+            role: None,
+            due_at: Some(t0 + SignedDuration::from_hours(1)),
+            status: TaskStatus::Open,
+            checklist: vec![ChecklistItem { text: "API".into(), done: false }],
+            created_at: t0,
+            updated_at: t0,
+        };
+        let task_entry = |summary: &str| NewEntry {
+            kind: EntryKind::Task,
+            occurred_at: t0,
+            actor: "x".into(),
+            summary: summary.into(),
+            data: serde_json::json!({}),
+        };
         let mut task = store.create_task(&task, task_entry("task")).await.unwrap();
         assert_eq!(store.overdue_tasks(t0).await.unwrap(), vec![]);
-        assert_eq!(store.overdue_tasks(t0 + SignedDuration::from_hours(2)).await.unwrap(), vec![task.clone()]);
+        assert_eq!(
+            store.overdue_tasks(t0 + SignedDuration::from_hours(2)).await.unwrap(),
+            vec![task.clone()]
+        );
         task.status = TaskStatus::Done;
         task.checklist[0].done = true;
         task.updated_at = t0 + SignedDuration::from_mins(30);
