@@ -950,3 +950,77 @@ pub async fn contacts_export(args: &ClientArgs, out: &std::path::Path) -> anyhow
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Shows the damage assessment, recording a new version from a file first when asked.
+#[allow(clippy::print_stdout)]
+pub async fn damage(
+    args: &ClientArgs,
+    incident: i64,
+    record: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let client = Client::new(args)?;
+    let view: serde_json::Value = match record {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let body: serde_json::Value =
+                if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+                    let value: toml::Value = toml::from_str(&text)
+                        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+                    serde_json::to_value(value)?
+                } else {
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not valid JSON", path.display()))?
+                };
+            client.put(&format!("/api/v1/incidents/{incident}/damage"), body).await?
+        }
+        None => client.get(&format!("/api/v1/incidents/{incident}/damage")).await?,
+    };
+    match args.format {
+        Format::Json => print_json(&view)?,
+        Format::Table => {
+            let damage = &view["assessment"];
+            println!(
+                "Damage assessment v{} of incident {incident} ({} by {})",
+                view["version"],
+                view["recorded_at"].as_str().unwrap_or(""),
+                view["actor"].as_str().unwrap_or("")
+            );
+            println!(
+                "Data:      {}",
+                damage["data_categories"]
+                    .as_array()
+                    .map(|c| c.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            );
+            for affected in damage["affected"].as_array().into_iter().flatten() {
+                let place = match affected["state"].as_str() {
+                    Some(state) => {
+                        format!("{}-{state}", affected["country"].as_str().unwrap_or(""))
+                    }
+                    None => affected["country"].as_str().unwrap_or("").to_owned(),
+                };
+                println!(
+                    "Affected:  {place}: {} people, {} records",
+                    affected["people"], affected["records"]
+                );
+            }
+            println!("Encrypted: {} (key safe: {})", damage["encrypted"], damage["key_safe"]);
+            for downtime in damage["downtime"].as_array().into_iter().flatten() {
+                println!(
+                    "Downtime:  {} {} min",
+                    downtime["function"].as_str().unwrap_or(""),
+                    downtime["minutes"]
+                );
+            }
+            if let Some(cost) = damage["estimated_cost"].as_object() {
+                println!(
+                    "Cost:      {} {}",
+                    cost.get("amount").cloned().unwrap_or_default(),
+                    cost.get("currency").and_then(|c| c.as_str()).unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -50,6 +50,15 @@ enum Command {
     /// Evidence with chain of custody.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// An incident's damage assessment: show it, or record a new version.
+    Damage {
+        #[command(flatten)]
+        client: ClientArgs,
+        incident: i64,
+        /// Record this assessment (JSON or TOML) as the new version first.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Search stored events (investigation).
     #[command(subcommand)]
     Events(EventsCommand),
@@ -559,6 +568,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Obligations(args) => commands::obligations(&args).await,
         Command::Evidence(command) => commands::evidence(command).await,
         Command::People(command) => commands::people(command).await,
+        Command::Damage { client, incident, record } => {
+            commands::damage(&client, incident, record.as_deref()).await
+        }
         Command::Oncall(command) => commands::oncall(command).await,
         Command::Task(command) => commands::task(command).await,
         Command::Contacts(ContactsCommand::Export { client, out }) => {

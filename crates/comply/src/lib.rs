@@ -76,6 +76,7 @@
 //!   `≥ 500` in total.
 
 pub mod calendar;
+pub mod damage;
 pub mod engine;
 pub mod facts;
 pub mod notice;
@@ -83,6 +84,7 @@ pub mod render;
 pub mod rules;
 pub mod tracking;
 
+pub use damage::{DamageAssessment, DamageError};
 pub use engine::{
     Assessment, Clock, ComputeError, Deadline, NotTriggered, Obligation, Undetermined, compute,
 };

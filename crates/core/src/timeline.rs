@@ -86,10 +86,12 @@ pub enum EntryKind {
     Action,
     Communication,
     Obligation,
+    /// A version of the damage assessment.
+    Assessment,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 12] = [
+    pub const ALL: [EntryKind; 13] = [
         EntryKind::Created,
         EntryKind::StatusChanged,
         EntryKind::SeverityChanged,
@@ -102,6 +104,7 @@ impl EntryKind {
         EntryKind::Action,
         EntryKind::Communication,
         EntryKind::Obligation,
+        EntryKind::Assessment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +121,7 @@ impl EntryKind {
             EntryKind::Action => "action",
             EntryKind::Communication => "communication",
             EntryKind::Obligation => "obligation",
+            EntryKind::Assessment => "assessment",
         }
     }
 

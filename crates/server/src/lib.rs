@@ -68,6 +68,7 @@ pub struct SpoolAudited;
         (name = "evidence", description = "Evidence with chain of custody"),
         (name = "team", description = "People, on-call and response roles"),
         (name = "tasks", description = "Tasks of an incident"),
+        (name = "damage", description = "The damage assessment"),
         (name = "obligations", description = "Breach-notification facts, obligations and their tracking"),
         (name = "auth", description = "Setup, login, tokens, users and the audit log"),
     )
@@ -123,6 +124,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::tasks::create, api::tasks::list))
         .routes(routes!(api::tasks::update))
         .routes(routes!(api::tasks::overdue))
+        .routes(routes!(api::damage::put, api::damage::get))
         .routes(routes!(api::auth::setup))
         .routes(routes!(api::auth::login))
         .routes(routes!(api::auth::create_token, api::auth::list_tokens))

@@ -243,11 +243,30 @@ pub struct IncidentFilter {
     pub limit: Option<u32>,
 }
 
-/// One version of an incident's breach-notification facts (the `comply` facts document, JSON).
+/// The kinds of versioned document an incident keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// The breach-notification facts (`comply::Facts`, JSON).
+    Facts,
+    /// The damage assessment (`comply::DamageAssessment`, JSON).
+    Damage,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Facts => "facts",
+            DocumentKind::Damage => "damage",
+        }
+    }
+}
+
+/// One version of an incident's document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FactsVersion {
+pub struct DocumentVersion {
     pub version: i64,
-    pub facts: String,
+    pub doc: String,
     pub recorded_at: Timestamp,
     pub actor: String,
 }
@@ -342,17 +361,22 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> Result<TimelineEntry>;
     async fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;
 
-    // Breach-notification facts and obligation tracking.
-    /// Stores a new version of the incident's facts with the timeline entry that records the
-    /// change (and what it did to the obligations), in one transaction. Returns the version.
-    async fn record_facts(
+    // Versioned documents (breach facts, damage assessment) and obligation tracking.
+    /// Stores a new version of one of the incident's documents with the timeline entry that
+    /// records the change, in one transaction. Returns the version.
+    async fn record_document(
         &self,
         incident_id: i64,
-        facts: &str,
+        kind: DocumentKind,
+        doc: &str,
         entry: NewEntry,
         at: Timestamp,
     ) -> Result<(i64, TimelineEntry)>;
-    async fn latest_facts(&self, incident_id: i64) -> Result<Option<FactsVersion>>;
+    async fn latest_document(
+        &self,
+        incident_id: i64,
+        kind: DocumentKind,
+    ) -> Result<Option<DocumentVersion>>;
     /// Records a decision or action on one obligation, with its timeline entry.
     async fn record_obligation(
         &self,

@@ -17,11 +17,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
-use crate::RoleAssignment;
 use crate::{
-    AuditRecord, EventQuery, EventRecord, Evidence, FactsVersion, IncidentChange, IncidentFilter,
-    NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind, User,
+    AuditRecord, DocumentVersion, EventQuery, EventRecord, Evidence, IncidentChange,
+    IncidentFilter, NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind,
+    User,
 };
+use crate::{DocumentKind, RoleAssignment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Engine {
@@ -941,10 +942,11 @@ impl Store for SqlStore {
         rows.iter().map(entry_from_row).collect()
     }
 
-    async fn record_facts(
+    async fn record_document(
         &self,
         incident_id: i64,
-        facts: &str,
+        kind: DocumentKind,
+        doc: &str,
         entry: NewEntry,
         at: Timestamp,
     ) -> Result<(i64, TimelineEntry)> {
@@ -952,18 +954,20 @@ impl Store for SqlStore {
         let mut tx = self.pool.begin().await?;
         self.incident_in(&mut tx, incident_id).await?;
         let row = sqlx::query(
-            "SELECT COALESCE(MAX(version), 0) FROM incident_facts WHERE incident_id = $1",
+            "SELECT COALESCE(MAX(version), 0) FROM incident_documents WHERE incident_id = $1 AND kind = $2",
         )
         .bind(incident_id)
+        .bind(kind.as_str())
         .fetch_one(&mut *tx)
         .await?;
         let version: i64 = row.try_get::<i64, _>(0)? + 1;
         sqlx::query(
-            "INSERT INTO incident_facts (incident_id, version, facts, recorded_at, actor) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO incident_documents (incident_id, kind, version, doc, recorded_at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(incident_id)
+        .bind(kind.as_str())
         .bind(version)
-        .bind(facts)
+        .bind(doc)
         .bind(nanos(at))
         .bind(entry.actor.as_str())
         .execute(&mut *tx)
@@ -973,18 +977,24 @@ impl Store for SqlStore {
         Ok((version, sealed))
     }
 
-    async fn latest_facts(&self, incident_id: i64) -> Result<Option<FactsVersion>> {
+    async fn latest_document(
+        &self,
+        incident_id: i64,
+        kind: DocumentKind,
+    ) -> Result<Option<DocumentVersion>> {
         self.get_incident(incident_id).await?;
         let row = sqlx::query(
-            "SELECT version, facts, recorded_at, actor FROM incident_facts WHERE incident_id = $1 ORDER BY version DESC LIMIT 1",
+            "SELECT version, doc, recorded_at, actor FROM incident_documents WHERE incident_id = $1 AND kind = $2 \
+             ORDER BY version DESC LIMIT 1",
         )
         .bind(incident_id)
+        .bind(kind.as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
-            Ok(FactsVersion {
+            Ok(DocumentVersion {
                 version: row.try_get("version")?,
-                facts: row.try_get("facts")?,
+                doc: row.try_get("doc")?,
                 recorded_at: from_nanos(row.try_get("recorded_at")?),
                 actor: row.try_get("actor")?,
             })

@@ -118,3 +118,70 @@ async fn an_incidents_facts_drive_its_obligations_and_every_change_is_on_the_tim
     assert!(server.cli(&admin, &["timeline", "verify", "1"]).status.success());
     server.stop();
 }
+
+#[tokio::test]
+async fn a_damage_assessment_flows_into_the_obligations() {
+    let (dir, server) = crate::Server::start_fresh();
+    let admin = server.admin_token().await;
+    assert!(
+        server
+            .cli(
+                &admin,
+                &["incident", "create", "--title", "Backup bucket exposed", "--severity", "SEV1"]
+            )
+            .status
+            .success()
+    );
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../comply/examples/facts.toml");
+    assert!(server.cli(&admin, &["obligations", "1", "--record", example]).status.success());
+    let owed = |server: &crate::Server| -> Vec<String> {
+        let out = server.cli(&admin, &["obligations", "1", "--format", "json"]);
+        let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        view["assessment"]["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["rule_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = owed(&server);
+    assert!(
+        before.contains(&"us-ca-individuals".to_owned()) && before.contains(&"gdpr-34".to_owned()),
+        "{before:?}"
+    );
+
+    // The backups were encrypted and the key never left the vault.
+    let damage = dir.path().join("damage.toml");
+    std::fs::write(
+        &damage,
+        "data_categories = [\"credentials\", \"contact_details\"]\nencrypted = true\nkey_safe = true\nsystems = [\"backup-bucket\"]\n\
+         [[affected]]\ncountry = \"US\"\nstate = \"CA\"\npeople = 1200\nrecords = 1200\n[[affected]]\ncountry = \"DE\"\npeople = 300\n\
+         [[downtime]]\nfunction = \"payments\"\nminutes = 40\n[estimated_cost]\namount = 80000\ncurrency = \"EUR\"\n",
+    )
+    .unwrap();
+    let recorded = server.cli(&admin, &["damage", "1", "--record", damage.to_str().unwrap()]);
+    assert!(recorded.status.success(), "{}", String::from_utf8_lossy(&recorded.stderr));
+    assert!(String::from_utf8_lossy(&recorded.stdout).contains("Damage assessment v1"));
+    let after = owed(&server);
+    assert!(
+        !after.contains(&"us-ca-individuals".to_owned()),
+        "encrypted with a safe key: no state notice ({after:?})"
+    );
+    assert!(
+        !after.contains(&"gdpr-34".to_owned()),
+        "encryption removes the duty to tell data subjects"
+    );
+    assert!(after.contains(&"gdpr-33".to_owned()), "but not the duty to tell the authority");
+
+    let shown = String::from_utf8_lossy(&server.cli(&admin, &["incident", "show", "1"]).stdout)
+        .into_owned();
+    assert!(shown.contains("Damage assessment v1: 1500 people in 2 jurisdiction(s)"), "{shown}");
+    assert!(shown.contains("Breach facts updated from damage assessment v1"), "{shown}");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"data_categories": ["gossip"]}"#).unwrap();
+    let refused = server.cli(&admin, &["damage", "1", "--record", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("gossip"));
+    assert!(server.cli(&admin, &["timeline", "verify", "1"]).status.success());
+    server.stop();
+}

@@ -3,6 +3,7 @@
 //! the OpenAPI document says exactly what each route needs.
 
 pub mod auth;
+pub mod damage;
 pub mod events;
 pub mod evidence;
 pub mod incidents;

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use firebreak_comply::{Assessment, Facts, ObligationStatus, RulesTable};
 use firebreak_core::incident::{MAX_TEXT_CHARS, check_text};
 use firebreak_core::{EntryKind, NewEntry};
-use firebreak_store::ObligationRecord;
+use firebreak_store::{DocumentKind, ObligationRecord};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -55,7 +55,7 @@ pub struct Tracking {
 }
 
 async fn view(state: &AppState, incident_id: i64) -> Result<ObligationsView, ApiError> {
-    let Some(latest) = state.store.latest_facts(incident_id).await? else {
+    let Some(latest) = state.store.latest_document(incident_id, DocumentKind::Facts).await? else {
         return Ok(ObligationsView {
             incident_id,
             facts_version: None,
@@ -66,7 +66,7 @@ async fn view(state: &AppState, incident_id: i64) -> Result<ObligationsView, Api
             ),
         });
     };
-    let facts = Facts::from_json(&latest.facts).map_err(|error| {
+    let facts = Facts::from_json(&latest.doc).map_err(|error| {
         ApiError::Internal(format!(
             "stored facts version {} no longer reads: {error}",
             latest.version
@@ -142,10 +142,10 @@ pub async fn get_facts(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let latest = state
         .store
-        .latest_facts(id)
+        .latest_document(id, DocumentKind::Facts)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("facts of incident {id}")))?;
-    let facts: serde_json::Value = serde_json::from_str(&latest.facts).unwrap_or_default();
+    let facts: serde_json::Value = serde_json::from_str(&latest.doc).unwrap_or_default();
     Ok(Json(
         serde_json::json!({ "version": latest.version, "recorded_at": latest.recorded_at, "actor": latest.actor, "facts": facts }),
     ))
@@ -175,7 +175,7 @@ pub async fn put_facts(
 }
 
 /// Stores `facts` as the next version and puts what changed in the obligations on the timeline.
-async fn record(
+pub(crate) async fn record(
     state: &AppState,
     id: i64,
     actor: &str,
@@ -183,9 +183,9 @@ async fn record(
     what: &str,
 ) -> Result<(), ApiError> {
     let table = table()?;
-    let before = match state.store.latest_facts(id).await? {
+    let before = match state.store.latest_document(id, DocumentKind::Facts).await? {
         Some(latest) => {
-            Facts::from_json(&latest.facts).ok().map(|old| firebreak_comply::compute(&old, table))
+            Facts::from_json(&latest.doc).ok().map(|old| firebreak_comply::compute(&old, table))
         }
         None => None,
     };
@@ -239,7 +239,7 @@ async fn record(
             "deadline_changed": moved,
         }),
     };
-    state.store.record_facts(id, &document, entry, now).await?;
+    state.store.record_document(id, DocumentKind::Facts, &document, entry, now).await?;
     Ok(())
 }
 
@@ -283,11 +283,11 @@ pub async fn update(
         matches!(update.status, Decision::Sent | Decision::NotRequired | Decision::Late);
     check_text("detail", &update.detail, usize::from(needs_detail), MAX_TEXT_CHARS)
         .map_err(ApiError::Invalid)?;
-    let latest = state.store.latest_facts(id).await?.ok_or_else(|| {
+    let latest = state.store.latest_document(id, DocumentKind::Facts).await?.ok_or_else(|| {
         ApiError::Conflict(format!("incident {id} has no facts yet, so it has no obligations"))
     })?;
     let mut facts =
-        Facts::from_json(&latest.facts).map_err(|error| ApiError::Internal(error.to_string()))?;
+        Facts::from_json(&latest.doc).map_err(|error| ApiError::Internal(error.to_string()))?;
     let assessment = firebreak_comply::compute(&facts, table()?);
     if !assessment.obligations.iter().any(|o| o.rule_id == rule) {
         return Err(ApiError::NotFound(format!("obligation `{rule}` on incident {id}")));
@@ -349,11 +349,11 @@ pub async fn draft(
 ) -> Result<Json<DraftView>, ApiError> {
     let latest = state
         .store
-        .latest_facts(id)
+        .latest_document(id, DocumentKind::Facts)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("facts of incident {id}")))?;
     let facts =
-        Facts::from_json(&latest.facts).map_err(|error| ApiError::Internal(error.to_string()))?;
+        Facts::from_json(&latest.doc).map_err(|error| ApiError::Internal(error.to_string()))?;
     let table = table()?;
     let assessment = firebreak_comply::compute(&facts, table);
     let obligation = assessment

@@ -1,13 +1,15 @@
--- Breach-notification facts per incident (versioned: each change is a new row), and what people
--- decided or did about each obligation. The obligations themselves are computed, not stored.
+-- Versioned documents per incident (each change is a new row): the breach-notification facts
+-- and the damage assessment; and what people decided or did about each obligation. The
+-- obligations themselves are computed, not stored.
 
-CREATE TABLE incident_facts (
+CREATE TABLE incident_documents (
     incident_id BIGINT NOT NULL REFERENCES incidents (id),
+    kind        TEXT NOT NULL,  -- `facts` (breach-notification facts), `damage` (assessment)
     version     BIGINT NOT NULL,
-    facts       TEXT NOT NULL,
+    doc         TEXT NOT NULL,
     recorded_at BIGINT NOT NULL,
     actor       TEXT NOT NULL,
-    PRIMARY KEY (incident_id, version)
+    PRIMARY KEY (incident_id, kind, version)
 );
 
 CREATE TABLE obligation_status (

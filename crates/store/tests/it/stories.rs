@@ -4,8 +4,8 @@ use firebreak_core::{
     AccessRole, EntryKind, Event, NewEntry, NewIncident, Severity, Status, verify_chain,
 };
 use firebreak_store::{
-    AuditRecord, EventRecord, IncidentChange, IncidentFilter, NewToken, Store, StoreError,
-    TokenKind,
+    AuditRecord, DocumentKind, EventRecord, IncidentChange, IncidentFilter, NewToken, Store,
+    StoreError, TokenKind,
 };
 use jiff::{SignedDuration, Timestamp};
 
@@ -356,7 +356,7 @@ async fn facts_are_versioned_and_obligation_decisions_kept_with_the_timeline() {
             .create_incident(&new_incident("breach", Severity::Sev1), "ana", t0)
             .await
             .unwrap();
-        assert_eq!(store.latest_facts(incident.id).await.unwrap(), None);
+        assert_eq!(store.latest_document(incident.id, DocumentKind::Facts).await.unwrap(), None);
         let note = |summary: &str| NewEntry {
             kind: EntryKind::Obligation,
             occurred_at: t0,
@@ -364,14 +364,20 @@ async fn facts_are_versioned_and_obligation_decisions_kept_with_the_timeline() {
             summary: summary.into(),
             data: serde_json::Value::Null,
         };
-        let (v1, _) =
-            store.record_facts(incident.id, r#"{"v":1}"#, note("facts v1"), t0).await.unwrap();
-        let (v2, _) =
-            store.record_facts(incident.id, r#"{"v":2}"#, note("facts v2"), t0).await.unwrap();
+        let (v1, _) = store
+            .record_document(incident.id, DocumentKind::Facts, r#"{"v":1}"#, note("facts v1"), t0)
+            .await
+            .unwrap();
+        let (v2, _) = store
+            .record_document(incident.id, DocumentKind::Facts, r#"{"v":2}"#, note("facts v2"), t0)
+            .await
+            .unwrap();
         assert_eq!((v1, v2), (1, 2));
-        let latest = store.latest_facts(incident.id).await.unwrap().unwrap();
+        let latest =
+            store.latest_document(incident.id, DocumentKind::Facts).await.unwrap().unwrap();
+        assert_eq!(store.latest_document(incident.id, DocumentKind::Damage).await.unwrap(), None);
         assert_eq!(
-            (latest.version, latest.facts.as_str(), latest.actor.as_str()),
+            (latest.version, latest.doc.as_str(), latest.actor.as_str()),
             (2, r#"{"v":2}"#, "ana")
         );
 
@@ -402,7 +408,7 @@ async fn facts_are_versioned_and_obligation_decisions_kept_with_the_timeline() {
         assert_eq!(timeline.len(), 5);
         assert_eq!(verify_chain(&timeline), Ok(()));
         assert!(matches!(
-            store.record_facts(4242, "{}", note("x"), t0).await,
+            store.record_document(4242, DocumentKind::Facts, "{}", note("x"), t0).await,
             Err(StoreError::NotFound(_))
         ));
         subject.finish().await;
