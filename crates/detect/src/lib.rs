@@ -7,3 +7,9 @@
 pub mod parse;
 
 pub use parse::{LineParser, ParseConfig, ParseError, ParseStats};
+pub mod engine;
+pub mod pack;
+pub mod rules;
+
+#[cfg(test)]
+mod pack_tests;

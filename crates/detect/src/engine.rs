@@ -1,0 +1,948 @@
+//! The scan engine: lines in (bytes and a `now`), findings out. Rules see each line through a
+//! borrowed [`View`] of the parsers' records; no `Event` is built unless the line is JSON.
+//!
+//! Semantics, all in event time (the line's timestamp, else `now`):
+//! - sliding windows per correlation and group-by key; a line older than the newest time seen
+//!   minus [`ScanConfig::lateness`] is counted as late and skipped, anything newer is placed in
+//!   order, so lines that arrive slightly out of order count;
+//! - one finding per (rule, group) per [`ScanConfig::suppression`]: further firings update its
+//!   `count`, `last_seen` and samples;
+//! - the allowlist ([`Allowlist`]) is checked before any rule: an allowlisted address or user
+//!   never reaches a rule;
+//! - memory is bounded: a key keeps at most as many times as its condition needs, idle keys are
+//!   evicted once their window has passed, and a hard cap on keys ([`ScanConfig::max_keys`])
+//!   refuses new keys, counted in [`ScanStats::keys_refused`];
+//! - state snapshots ([`Scanner::snapshot`]) are serde values, restored by
+//!   [`Scanner::restore`], so windows survive a restart.
+//!
+//! A detection rule that no correlation consumes is a finding of its own, grouped by
+//! `source.ip` (else `source.address`, else `user.name`, else nothing).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use firebreak_core::event::Event;
+use firebreak_core::incident::Severity;
+use ipnet::IpNet;
+use jiff::Timestamp;
+use rsigma_parser::CorrelationType;
+use serde::{Deserialize, Serialize};
+
+use crate::parse::sshd::{self, AttemptDedup};
+use crate::parse::web_error::WebErrorParser;
+use crate::parse::{
+    self, Format, ParseConfig, ParseStats, SyslogLine, SyslogParser, decode_line,
+    normalise_address, parse_ip,
+};
+use crate::rules::fields::{self, FieldRef, View, number_text};
+use crate::rules::matcher::parse_net;
+use crate::rules::{Correlation, LineSource, RuleKind, RuleSet};
+
+/// Addresses, networks and users that no rule ever sees.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Allowlist {
+    pub networks: Vec<IpNet>,
+    pub users: HashSet<String>,
+}
+
+impl Allowlist {
+    /// Reads one entry per line: an address, a network, or `user:NAME`; `#` starts a comment.
+    /// Returns the lines that are none of these (1-based numbers).
+    pub fn parse(text: &str) -> (Allowlist, Vec<usize>) {
+        let mut list = Allowlist::default();
+        let mut bad = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(user) = line.strip_prefix("user:") {
+                list.users.insert(user.trim().to_owned());
+            } else if let Some(net) = parse_net(line) {
+                list.networks.push(net);
+            } else {
+                bad.push(number + 1);
+            }
+        }
+        (list, bad)
+    }
+
+    fn admits_ip(&self, ip: IpAddr) -> bool {
+        self.networks.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// Reads a threat-intelligence list: one address or network per line, `#` and `;` comments.
+/// Returns the entries (as `|expand` list entries) and the numbers of the lines that are not.
+pub fn parse_ip_list(text: &str) -> (Vec<String>, Vec<usize>) {
+    let mut entries = Vec::new();
+    let mut bad = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.split(['#', ';']).next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        match parse_net(line) {
+            Some(net) => entries.push(net.to_string()),
+            None => bad.push(number + 1),
+        }
+    }
+    (entries, bad)
+}
+
+/// Settings of a [`Scanner`].
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub parse: ParseConfig,
+    /// How far (seconds) a line may be older than the newest line seen and still count.
+    pub lateness: i64,
+    /// One finding per (rule, group) in this many seconds.
+    pub suppression: i64,
+    /// The most group-by keys held in window state, over all rules.
+    pub max_keys: usize,
+    /// The most findings kept; later ones are counted in [`ScanStats::findings_refused`].
+    pub max_findings: usize,
+    /// Raw lines kept per finding.
+    pub samples: usize,
+    pub allow: Allowlist,
+}
+
+impl Default for ScanConfig {
+    fn default() -> ScanConfig {
+        ScanConfig {
+            parse: ParseConfig::default(),
+            lateness: 120,
+            suppression: 3600,
+            max_keys: 4_000_000,
+            max_findings: 100_000,
+            samples: 5,
+            allow: Allowlist::default(),
+        }
+    }
+}
+
+/// One alert: a rule fired for a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// ECS field → value, e.g. `{"source.ip": "203.0.113.5"}`.
+    pub group: BTreeMap<String, String>,
+    /// Matching events (detection rules) or the correlation's value when it fired, plus the
+    /// events that came while it was suppressed.
+    pub count: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub sample: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// What happened to the input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanStats {
+    pub lines: u64,
+    pub too_long: u64,
+    pub invalid_utf8: u64,
+    /// Lines of no format the scanner reads (garbage, binary).
+    pub malformed: u64,
+    /// Lines read but of no interest to any parser (sshd's session chatter…).
+    pub ignored: u64,
+    pub allowlisted: u64,
+    pub late: u64,
+    pub matches: u64,
+    pub keys: u64,
+    pub keys_evicted: u64,
+    /// New keys refused because [`ScanConfig::max_keys`] was reached.
+    pub keys_refused: u64,
+    pub findings_refused: u64,
+}
+
+/// The window state of one key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum KeyState {
+    /// Event times, sorted, at most as many as the condition needs.
+    Count(Vec<i64>),
+    /// Distinct values with the time each was last seen.
+    Values(Vec<(Box<str>, i64)>),
+    /// (time, value) pairs inside the window.
+    Sum(Vec<(i64, f64)>),
+    /// For each rule of the correlation: the time it was last seen (temporal) or the start of
+    /// the chain that reached it (temporal_ordered); `i64::MIN` when none.
+    Temporal(Vec<i64>),
+    Rate(Rate),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Rate {
+    bucket: i64,
+    count: f64,
+    values: Vec<Box<str>>,
+    normal: f64,
+    buckets: u32,
+    last: i64,
+}
+
+impl KeyState {
+    fn last_time(&self) -> i64 {
+        match self {
+            KeyState::Count(times) => times.last().copied().unwrap_or(i64::MIN),
+            KeyState::Values(values) => values.iter().map(|v| v.1).max().unwrap_or(i64::MIN),
+            KeyState::Sum(items) => items.iter().map(|i| i.0).max().unwrap_or(i64::MIN),
+            KeyState::Temporal(times) => times.iter().copied().max().unwrap_or(i64::MIN),
+            KeyState::Rate(rate) => rate.last,
+        }
+    }
+}
+
+/// Everything a scanner must keep across a restart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub watermark: Option<i64>,
+    /// Rule id → group key → state.
+    windows: BTreeMap<String, HashMap<Box<str>, KeyState>>,
+    pub findings: Vec<Finding>,
+    /// (rule id, group key, index into `findings`).
+    open: Vec<(String, Box<str>, usize)>,
+    pub stats: ScanStats,
+}
+
+const SSHD: LineSource =
+    LineSource { product: "linux", service: "sshd", category: "authentication" };
+const SUDO: LineSource =
+    LineSource { product: "linux", service: "sudo", category: "process_creation" };
+const SYSLOG: LineSource = LineSource { product: "linux", service: "syslog", category: "" };
+const WEB: LineSource = LineSource { product: "", service: "", category: "webserver" };
+const APP: LineSource = LineSource { product: "application", service: "", category: "" };
+
+/// A firing to be turned into a finding.
+struct Fire {
+    rule: usize,
+    key: Box<str>,
+    group: Vec<(String, String)>,
+    count: u64,
+    /// What a suppressed repeat adds to the open finding's count.
+    increment: u64,
+    time: i64,
+}
+
+/// The streaming scan engine over one rule set.
+#[derive(Debug)]
+pub struct Scanner {
+    rules: Arc<RuleSet>,
+    config: ScanConfig,
+    syslog: SyslogParser,
+    web_error: WebErrorParser,
+    dedup: AttemptDedup,
+    parse_stats: ParseStats,
+    /// Detection rules per static source: sshd, sudo, other syslog, web.
+    candidates: [Vec<usize>; 4],
+    needs_bytes: bool,
+    windows: Vec<HashMap<Box<str>, KeyState>>,
+    open: HashMap<(usize, Box<str>), usize>,
+    findings: Vec<Finding>,
+    watermark: Option<i64>,
+    stats: ScanStats,
+    next_sweep: u64,
+}
+
+impl Scanner {
+    pub fn new(rules: Arc<RuleSet>, config: ScanConfig) -> Scanner {
+        let mut candidates: [Vec<usize>; 4] = Default::default();
+        let mut needs_bytes = false;
+        for (index, rule) in rules.rules.iter().enumerate() {
+            match &rule.kind {
+                RuleKind::Detection { source, matcher, .. } => {
+                    for (slot, line_source) in [SSHD, SUDO, SYSLOG, WEB].iter().enumerate() {
+                        if source.admits(line_source, None)
+                            && let Some(list) = candidates.get_mut(slot)
+                        {
+                            list.push(index);
+                        }
+                    }
+                    needs_bytes |= matcher.fields().contains(&FieldRef::Slot(fields::BYTES));
+                }
+                RuleKind::Correlation(c) => {
+                    needs_bytes |= c.field == Some(FieldRef::Slot(fields::BYTES));
+                }
+            }
+        }
+        let windows = vec![HashMap::new(); rules.rules.len()];
+        Scanner {
+            syslog: SyslogParser::new(config.parse.time_zone.clone()),
+            web_error: WebErrorParser::new(config.parse.time_zone.clone()),
+            rules,
+            config,
+            dedup: AttemptDedup::new(),
+            parse_stats: ParseStats::default(),
+            candidates,
+            needs_bytes,
+            windows,
+            open: HashMap::new(),
+            findings: Vec::new(),
+            watermark: None,
+            stats: ScanStats::default(),
+            next_sweep: 1 << 16,
+        }
+    }
+
+    /// A scanner that carries on from a snapshot. State of rules no longer loaded is dropped.
+    pub fn restore(rules: Arc<RuleSet>, config: ScanConfig, snapshot: Snapshot) -> Scanner {
+        let mut scanner = Scanner::new(rules, config);
+        let Snapshot { watermark, mut windows, findings, open, stats } = snapshot;
+        for (index, rule) in scanner.rules.rules.iter().enumerate() {
+            if let (Some(state), Some(slot)) =
+                (windows.remove(&rule.id), scanner.windows.get_mut(index))
+            {
+                *slot = state;
+            }
+        }
+        for (rule_id, key, finding) in open {
+            if let Some((index, _)) = scanner.rules.rule(&rule_id)
+                && finding < findings.len()
+            {
+                scanner.open.insert((index, key), finding);
+            }
+        }
+        scanner.findings = findings;
+        scanner.watermark = watermark;
+        scanner.stats = stats;
+        scanner
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let mut windows = BTreeMap::new();
+        for (rule, state) in self.rules.rules.iter().zip(&self.windows) {
+            if !state.is_empty() {
+                windows.insert(rule.id.clone(), state.clone());
+            }
+        }
+        let open = self
+            .open
+            .iter()
+            .filter_map(|((rule, key), finding)| {
+                Some((self.rules.rules.get(*rule)?.id.clone(), key.clone(), *finding))
+            })
+            .collect();
+        Snapshot {
+            watermark: self.watermark,
+            windows,
+            findings: self.findings.clone(),
+            open,
+            stats: self.stats,
+        }
+    }
+
+    pub fn stats(&self) -> ScanStats {
+        let mut stats = self.stats;
+        stats.keys = self.windows.iter().map(|w| w.len() as u64).sum();
+        stats
+    }
+
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Hands over the findings so far (and forgets them, keeping suppression).
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        self.open.clear();
+        std::mem::take(&mut self.findings)
+    }
+
+    /// Scans one line of the given format.
+    pub fn feed(&mut self, format: Format, line: &[u8], now: Timestamp) {
+        self.stats.lines += 1;
+        let before = self.parse_stats;
+        let text = match decode_line(line, self.config.parse.max_line_len, &mut self.parse_stats) {
+            Ok(text) => text,
+            Err(_) => {
+                self.stats.too_long += 1;
+                return;
+            }
+        };
+        if self.parse_stats.invalid_utf8 != before.invalid_utf8 {
+            self.stats.invalid_utf8 += 1;
+        }
+        if text.trim().is_empty() {
+            self.stats.ignored += 1;
+            return;
+        }
+        match format {
+            Format::Syslog => self.feed_syslog(&text, now),
+            Format::Access => self.feed_access(&text),
+            Format::Json => self.feed_json(&text, now),
+            Format::NginxError | Format::ApacheError => match self.web_error.parse_at(&text, now) {
+                Some(record) => {
+                    let event = record.to_event(now);
+                    self.feed_event(&event, &text);
+                }
+                None => self.stats.malformed += 1,
+            },
+            Format::Custom => self.stats.malformed += 1,
+        }
+    }
+
+    fn feed_syslog(&mut self, text: &str, now: Timestamp) {
+        let Ok(line) = self.syslog.parse(text, now) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let time = line.timestamp.unwrap_or(now).as_second();
+        let weight = u64::from(line.count.max(1));
+        let program = line.program.unwrap_or("");
+        let mut view = View::new(text);
+        let source;
+        if sshd::is_sshd(program) {
+            let Some(message) = sshd::parse(line.message) else {
+                self.stats.ignored += 1;
+                return;
+            };
+            source = 0;
+            ssh_view(&mut view, &line, &message);
+            if self.dedup.is_new_attempt(line.pid, &message) {
+                view.set(fields::ATTEMPT, "true");
+            }
+        } else if program == "sudo" {
+            source = 1;
+            syslog_view(&mut view, &line, "sudo");
+            if let Some(user) = sudo_user(line.message) {
+                view.set(fields::USER, user);
+            }
+        } else {
+            source = 2;
+            syslog_view(&mut view, &line, "syslog");
+        }
+        self.evaluate(source, None, &view, time, weight);
+    }
+
+    fn feed_access(&mut self, text: &str) {
+        let Some(record) = parse::access::parse(text) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let mut view = View::new(text);
+        view.set(fields::SOURCE, "webserver");
+        view.set(fields::CATEGORY, "web");
+        view.set(fields::ACTION, "http_request");
+        view.set(fields::OUTCOME, record.outcome());
+        let client = match parse_ip(record.client) {
+            Some(peer) if self.config.parse.trusted_proxies.is_trusted(peer) => {
+                let ip = self.config.parse.trusted_proxies.client_ip(peer, record.forwarded_for);
+                Some(Cow::Owned(ip.to_string()))
+            }
+            Some(_) => Some(normalise_address(record.client)),
+            None => None,
+        };
+        match client {
+            Some(ip) => {
+                view.set(fields::SOURCE_IP, ip.clone());
+                view.set(fields::SOURCE_ADDRESS, ip);
+            }
+            None => view.set(fields::SOURCE_ADDRESS, record.client),
+        }
+        if let Some(user) = record.user {
+            view.set(fields::USER, user);
+        }
+        if let Some(method) = record.method {
+            view.set(fields::METHOD, method);
+        }
+        view.set(fields::URL, record.target.unwrap_or(record.request));
+        if let Some(path) = record.path() {
+            view.set(fields::PATH, path);
+        }
+        if let Some(query) = record.query() {
+            view.set(fields::QUERY, query);
+        }
+        view.set(fields::STATUS, number_text(u64::from(record.status)));
+        if self.needs_bytes
+            && let Some(bytes) = record.bytes
+        {
+            view.set(fields::BYTES, number_text(bytes));
+        }
+        if let Some(agent) = record.user_agent {
+            view.set(fields::AGENT, agent);
+        }
+        if let Some(referrer) = record.referrer {
+            view.set(fields::REFERRER, referrer);
+        }
+        self.evaluate(3, None, &view, record.timestamp.as_second(), 1);
+    }
+
+    fn feed_json(&mut self, text: &str, now: Timestamp) {
+        match parse::json::parse(text.as_bytes(), now) {
+            Ok(event) => self.feed_event(&event, text),
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    /// Scans an event that is already built (JSON lines, or events from the ingest path).
+    pub fn feed_event(&mut self, event: &Event, raw: &str) {
+        let view = View::from_event(event, raw);
+        let category = view.slots[fields::CATEGORY].as_deref().map(str::to_owned);
+        let weight = event.get("event.count").and_then(serde_json::Value::as_u64).unwrap_or(1);
+        self.evaluate(4, category.as_deref(), &view, event.timestamp.as_second(), weight.max(1));
+    }
+
+    fn evaluate(
+        &mut self,
+        source: usize,
+        category: Option<&str>,
+        view: &View<'_>,
+        time: i64,
+        weight: u64,
+    ) {
+        if self.allowlisted(view) {
+            self.stats.allowlisted += 1;
+            return;
+        }
+        if let Some(mark) = self.watermark {
+            if time < mark - self.config.lateness {
+                self.stats.late += 1;
+                return;
+            }
+            if time > mark {
+                self.watermark = Some(time);
+            }
+        } else {
+            self.watermark = Some(time);
+        }
+        let rules = Arc::clone(&self.rules);
+        let mut fires = Vec::new();
+        // Taken out for the loop (the rule set is shared, the lists are ours) and put back.
+        let taken = match self.candidates.get_mut(source) {
+            Some(list) => std::mem::take(list),
+            None => rules
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| match &r.kind {
+                    RuleKind::Detection { source, .. } => source.admits(&APP, category),
+                    RuleKind::Correlation(_) => false,
+                })
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>(),
+        };
+        let candidates = &taken;
+        for &index in candidates {
+            let Some(rule) = rules.rules.get(index) else { continue };
+            let RuleKind::Detection { matcher, generate, group, .. } = &rule.kind else { continue };
+            if !matcher.matches(view) {
+                continue;
+            }
+            self.stats.matches += 1;
+            if *generate {
+                let group = if group.is_empty() {
+                    default_group(view)
+                } else {
+                    group
+                        .iter()
+                        .map(|f| {
+                            (
+                                f.name().to_owned(),
+                                view.get(f).map(Cow::into_owned).unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                };
+                let key: Box<str> =
+                    group.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("\u{1f}").into();
+                fires.push(Fire {
+                    rule: index,
+                    key,
+                    group,
+                    count: weight,
+                    increment: weight,
+                    time,
+                });
+            }
+            for &correlation in rules.feeds.get(index).map(Vec::as_slice).unwrap_or(&[]) {
+                self.update(
+                    &rules,
+                    correlation,
+                    index,
+                    Input::View(view),
+                    time,
+                    weight,
+                    &mut fires,
+                );
+            }
+        }
+        if let Some(list) = self.candidates.get_mut(source) {
+            *list = taken;
+        }
+        // Firings of correlations feed correlations in turn (chains are short; bounded anyway).
+        let mut done = 0;
+        let mut rounds = 0;
+        while done < fires.len() && rounds < 8 {
+            let end = fires.len();
+            for i in done..end {
+                let Some(fire) = fires.get(i) else { break };
+                let (rule, group, count) = (fire.rule, fire.group.clone(), fire.count);
+                for &correlation in rules.feeds.get(rule).map(Vec::as_slice).unwrap_or(&[]) {
+                    self.update(
+                        &rules,
+                        correlation,
+                        rule,
+                        Input::Group(&group),
+                        time,
+                        count,
+                        &mut fires,
+                    );
+                }
+            }
+            done = end;
+            rounds += 1;
+        }
+        for fire in fires {
+            self.record(&rules, fire, view.raw);
+        }
+        if self.stats.lines >= self.next_sweep {
+            self.sweep();
+            self.next_sweep = self.stats.lines + (1 << 16);
+        }
+    }
+
+    fn allowlisted(&self, view: &View<'_>) -> bool {
+        let allow = &self.config.allow;
+        if !allow.networks.is_empty()
+            && let Some(ip) = view.slots[fields::SOURCE_IP].as_deref().and_then(parse_ip)
+            && allow.admits_ip(ip)
+        {
+            return true;
+        }
+        !allow.users.is_empty()
+            && view.slots[fields::USER].as_deref().is_some_and(|u| allow.users.contains(u))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        rules: &RuleSet,
+        index: usize,
+        from: usize,
+        input: Input<'_, '_>,
+        time: i64,
+        weight: u64,
+        fires: &mut Vec<Fire>,
+    ) {
+        let Some(rule) = rules.rules.get(index) else { return };
+        let RuleKind::Correlation(c) = &rule.kind else { return };
+        let mut group = Vec::with_capacity(c.group_by.len());
+        for field in &c.group_by {
+            let Some(value) = input.get(field) else { return };
+            group.push((field.name().to_owned(), value.into_owned()));
+        }
+        let value = match &c.field {
+            Some(field) => match input.get(field) {
+                Some(value) => Some(value.into_owned()),
+                None => return,
+            },
+            None => None,
+        };
+        let key: Box<str> =
+            group.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("\u{1f}").into();
+        let total: usize = self.windows.iter().map(HashMap::len).sum();
+        let Some(window) = self.windows.get_mut(index) else { return };
+        if !window.contains_key(&key) {
+            if total >= self.config.max_keys {
+                self.stats.keys_refused += 1;
+                return;
+            }
+            window.insert(key.clone(), initial_state(c));
+        }
+        let Some(state) = window.get_mut(&key) else { return };
+        let position = c.rules.iter().position(|r| *r == from).unwrap_or(0);
+        if let Some(count) = step(c, state, position, value.as_deref(), time, weight) {
+            fires.push(Fire { rule: index, key, group, count, increment: weight, time });
+        }
+    }
+
+    fn record(&mut self, rules: &RuleSet, fire: Fire, raw: &str) {
+        let Some(rule) = rules.rules.get(fire.rule) else { return };
+        let at = Timestamp::from_second(fire.time).unwrap_or(Timestamp::UNIX_EPOCH);
+        let open_key = (fire.rule, fire.key);
+        if let Some(&index) = self.open.get(&open_key)
+            && let Some(finding) = self.findings.get_mut(index)
+            && fire.time - finding.first_seen.as_second() < self.config.suppression
+        {
+            finding.count += fire.increment;
+            if at > finding.last_seen {
+                finding.last_seen = at;
+            }
+            if finding.sample.len() < self.config.samples {
+                finding.sample.push(raw.to_owned());
+            }
+            return;
+        }
+        if self.findings.len() >= self.config.max_findings {
+            self.stats.findings_refused += 1;
+            return;
+        }
+        self.findings.push(Finding {
+            rule_id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            group: fire.group.into_iter().collect(),
+            count: fire.count,
+            first_seen: at,
+            last_seen: at,
+            sample: vec![raw.to_owned()],
+            tags: rule.tags.clone(),
+        });
+        self.open.insert(open_key, self.findings.len() - 1);
+    }
+
+    /// Drops keys whose windows have passed and suppression entries that have expired.
+    pub fn sweep(&mut self) {
+        let Some(mark) = self.watermark else { return };
+        let lateness = self.config.lateness;
+        let mut evicted = 0;
+        for (rule, window) in self.rules.rules.iter().zip(self.windows.iter_mut()) {
+            let RuleKind::Correlation(c) = &rule.kind else { continue };
+            let keep = if c.rate.is_some() { c.timespan.saturating_mul(50) } else { c.timespan };
+            let before = window.len();
+            window.retain(|_, state| state.last_time() >= mark - keep - lateness);
+            evicted += before - window.len();
+            if window.capacity() > 4 * window.len().max(1024) {
+                window.shrink_to_fit();
+            }
+        }
+        self.stats.keys_evicted += evicted as u64;
+        let suppression = self.config.suppression;
+        let findings = &self.findings;
+        self.open.retain(|_, index| {
+            findings.get(*index).is_some_and(|f| f.first_seen.as_second() >= mark - suppression)
+        });
+    }
+}
+
+/// What a correlation reads its group and value from: a line, or a correlation that fired.
+#[derive(Clone, Copy)]
+enum Input<'v, 'a> {
+    View(&'v View<'a>),
+    Group(&'v [(String, String)]),
+}
+
+impl Input<'_, '_> {
+    fn get(&self, field: &FieldRef) -> Option<Cow<'_, str>> {
+        match self {
+            Input::View(view) => view.get(field),
+            Input::Group(group) => group
+                .iter()
+                .find(|(name, _)| name == field.name())
+                .map(|(_, v)| Cow::Borrowed(v.as_str())),
+        }
+    }
+}
+
+fn initial_state(c: &Correlation) -> KeyState {
+    if let Some(rate) = &c.rate {
+        let _ = rate;
+        return KeyState::Rate(Rate {
+            bucket: i64::MIN,
+            count: 0.0,
+            values: Vec::new(),
+            normal: 0.0,
+            buckets: 0,
+            last: i64::MIN,
+        });
+    }
+    match c.kind {
+        CorrelationType::ValueCount => KeyState::Values(Vec::new()),
+        CorrelationType::ValueSum => KeyState::Sum(Vec::new()),
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
+            KeyState::Temporal(vec![i64::MIN; c.rules.len()])
+        }
+        _ => KeyState::Count(Vec::new()),
+    }
+}
+
+/// Adds one input to a key's state; returns the correlation's value when it fires.
+fn step(
+    c: &Correlation,
+    state: &mut KeyState,
+    position: usize,
+    value: Option<&str>,
+    time: i64,
+    weight: u64,
+) -> Option<u64> {
+    let start = time - c.timespan;
+    match state {
+        KeyState::Count(times) => {
+            let keep = c.needed();
+            for _ in 0..weight.min(keep as u64) {
+                let at = times.partition_point(|t| *t <= time);
+                times.insert(at, time);
+            }
+            // Only the newest `keep` times matter for the condition.
+            if times.len() > keep {
+                times.drain(..times.len() - keep);
+            }
+            let newest = times.last().copied().unwrap_or(time);
+            let count = times.iter().filter(|t| **t >= newest - c.timespan).count();
+            (time >= newest - c.timespan && c.condition_holds(count as f64)).then_some(count as u64)
+        }
+        KeyState::Values(values) => {
+            let value = value?;
+            values.retain(|(_, t)| *t >= start);
+            match values.iter_mut().find(|(v, _)| &**v == value) {
+                Some(entry) => entry.1 = entry.1.max(time),
+                None => {
+                    values.push((value.into(), time));
+                    let keep = c.needed();
+                    if values.len() > keep {
+                        values.sort_by_key(|v| std::cmp::Reverse(v.1));
+                        values.truncate(keep);
+                    }
+                }
+            }
+            let count = values.len();
+            c.condition_holds(count as f64).then_some(count as u64)
+        }
+        KeyState::Sum(items) => {
+            let amount: f64 = value?.trim().parse().ok()?;
+            items.retain(|(t, _)| *t >= start);
+            items.push((time, amount));
+            let sum: f64 = items.iter().map(|i| i.1).sum();
+            c.condition_holds(sum).then_some(sum.max(0.0) as u64)
+        }
+        KeyState::Temporal(times) => {
+            if c.kind == CorrelationType::TemporalOrdered {
+                if position == 0 {
+                    if let Some(first) = times.first_mut() {
+                        *first = time;
+                    }
+                } else {
+                    let previous = times.get(position - 1).copied().unwrap_or(i64::MIN);
+                    if previous != i64::MIN
+                        && previous >= start
+                        && let Some(slot) = times.get_mut(position)
+                    {
+                        *slot = previous;
+                    }
+                }
+                let last = times.last().copied().unwrap_or(i64::MIN);
+                if last != i64::MIN && last >= start && position + 1 == times.len() {
+                    times.iter_mut().for_each(|t| *t = i64::MIN);
+                    return Some(c.rules.len() as u64);
+                }
+                None
+            } else {
+                if let Some(slot) = times.get_mut(position) {
+                    *slot = (*slot).max(time);
+                }
+                let all = times.iter().all(|t| *t != i64::MIN && *t >= start);
+                all.then_some(c.rules.len() as u64)
+            }
+        }
+        KeyState::Rate(rate) => {
+            let spec = c.rate?;
+            let bucket = time.div_euclid(c.timespan);
+            rate.last = rate.last.max(time);
+            if bucket > rate.bucket {
+                if rate.bucket != i64::MIN {
+                    // Close the finished bucket and decay through the empty ones after it.
+                    let finished = if c.kind == CorrelationType::ValueCount {
+                        rate.values.len() as f64
+                    } else {
+                        rate.count
+                    };
+                    rate.normal = if rate.buckets == 0 {
+                        finished
+                    } else {
+                        spec.alpha * finished + (1.0 - spec.alpha) * rate.normal
+                    };
+                    let gaps = (bucket - rate.bucket - 1).clamp(0, 1000) as i32;
+                    rate.normal *= (1.0 - spec.alpha).powi(gaps);
+                    rate.buckets = rate.buckets.saturating_add(1 + gaps as u32);
+                }
+                rate.bucket = bucket;
+                rate.count = 0.0;
+                rate.values.clear();
+            } else if bucket < rate.bucket {
+                return None; // late for a closed bucket: it only would have changed the past.
+            }
+            let current = if c.kind == CorrelationType::ValueCount {
+                let value = value?;
+                if !rate.values.iter().any(|v| &**v == value) && rate.values.len() < 100_000 {
+                    rate.values.push(value.into());
+                }
+                rate.values.len() as f64
+            } else {
+                rate.count += weight as f64;
+                rate.count
+            };
+            let normal = rate.normal.max(spec.floor);
+            let fires = rate.buckets >= spec.warmup
+                && current >= spec.factor * normal
+                && c.condition_holds(current);
+            fires.then_some(current as u64)
+        }
+    }
+}
+
+fn default_group(view: &View<'_>) -> Vec<(String, String)> {
+    for slot in [fields::SOURCE_IP, fields::SOURCE_ADDRESS, fields::USER] {
+        if let Some(value) = view.slots.get(slot).and_then(|s| s.as_deref()) {
+            let name = fields::SLOTS.get(slot).copied().unwrap_or("?");
+            return vec![(name.to_owned(), value.to_owned())];
+        }
+    }
+    Vec::new()
+}
+
+fn syslog_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, source: &'static str) {
+    view.set(fields::SOURCE, source);
+    if let Some(host) = line.host {
+        view.set(fields::HOST, host);
+    }
+    if let Some(program) = line.program {
+        view.set(fields::PROCESS, program);
+    }
+    view.set(fields::MESSAGE, line.message);
+}
+
+fn ssh_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, message: &sshd::SshMessage<'a>) {
+    syslog_view(view, line, "sshd");
+    view.set(fields::CATEGORY, "authentication");
+    view.set(fields::ACTION, message.kind.action(message.preauth));
+    view.set(fields::OUTCOME, message.outcome());
+    if let Some(address) = message.address {
+        let address = normalise_address(address);
+        if parse_ip(&address).is_some() {
+            view.set(fields::SOURCE_IP, address.clone());
+        }
+        view.set(fields::SOURCE_ADDRESS, address);
+    }
+    if let Some(user) = message.user {
+        view.set(fields::USER, user);
+    }
+    if let Some(method) = message.method {
+        view.set(fields::SSH_METHOD, method);
+    }
+    if let Some(detail) = message.detail {
+        view.set(fields::REASON, detail);
+    }
+}
+
+/// The user of a sudo line: `alice : 3 incorrect password attempts ; …` or PAM's `user=alice`.
+fn sudo_user(message: &str) -> Option<&str> {
+    if let Some((user, _)) = message.split_once(" : ") {
+        let user = user.trim();
+        if !user.is_empty() && !user.contains(' ') {
+            return Some(user);
+        }
+    }
+    for key in ["ruser=", "logname="] {
+        if let Some(start) = message.find(key) {
+            let rest = message.get(start + key.len()..)?;
+            let user = rest.split_whitespace().next().unwrap_or("");
+            if !user.is_empty() {
+                return Some(user);
+            }
+        }
+    }
+    None
+}
