@@ -246,6 +246,8 @@ pub struct Scanner {
     watermark: Option<i64>,
     stats: ScanStats,
     next_sweep: u64,
+    /// The detection rules that matched the last line fed (for explanations and scoring).
+    last_matches: Vec<usize>,
 }
 
 impl Scanner {
@@ -285,6 +287,7 @@ impl Scanner {
             watermark: None,
             stats: ScanStats::default(),
             next_sweep: 1 << 16,
+            last_matches: Vec::new(),
         }
     }
 
@@ -351,9 +354,15 @@ impl Scanner {
         std::mem::take(&mut self.findings)
     }
 
+    /// The indexes (in the rule set) of the detection rules that matched the last line fed.
+    pub fn last_matches(&self) -> &[usize] {
+        &self.last_matches
+    }
+
     /// Scans one line of the given format.
     pub fn feed(&mut self, format: Format, line: &[u8], now: Timestamp) {
         self.stats.lines += 1;
+        self.last_matches.clear();
         let before = self.parse_stats;
         let text = match decode_line(line, self.config.parse.max_line_len, &mut self.parse_stats) {
             Ok(text) => text,
@@ -479,6 +488,7 @@ impl Scanner {
 
     /// Scans an event that is already built (JSON lines, or events from the ingest path).
     pub fn feed_event(&mut self, event: &Event, raw: &str) {
+        self.last_matches.clear();
         let view = View::from_event(event, raw);
         let category = view.slots[fields::CATEGORY].as_deref().map(str::to_owned);
         let weight = event.get("event.count").and_then(serde_json::Value::as_u64).unwrap_or(1);
@@ -532,6 +542,7 @@ impl Scanner {
                 continue;
             }
             self.stats.matches += 1;
+            self.last_matches.push(index);
             if *generate {
                 let group = if group.is_empty() {
                     default_group(view)
