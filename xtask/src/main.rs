@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool that reports.
 
 mod bench_ingest;
+mod bench_scan;
 mod conformance;
 
 use std::process::ExitCode;
@@ -12,9 +13,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench-ingest") => bench_ingest::run(&args[1..]),
+        Some("bench-scan") => bench_scan::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <bench-ingest|conformance>");
+            eprintln!("usage: cargo xtask <bench-ingest|bench-scan|conformance>");
             return ExitCode::from(2);
         }
     };

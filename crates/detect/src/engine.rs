@@ -23,6 +23,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+use foldhash::fast::RandomState;
+
 use firebreak_core::event::Event;
 use firebreak_core::incident::Severity;
 use ipnet::IpNet;
@@ -160,38 +163,50 @@ pub struct ScanStats {
     pub findings_refused: u64,
 }
 
+/// A group-by key: the values joined by U+001F, inline up to 24 bytes (an address fits).
+type Key = CompactString;
+type Map<V> = HashMap<Key, V, RandomState>;
+
+/// Times in window state are seconds since 2000-01-01 as `u32` (until 2136): half the memory of
+/// `i64`, and keys are what a million addresses multiply. Earlier times count as 2000-01-01.
+const EPOCH: i64 = 946_684_800;
+
+fn rel(time: i64) -> u32 {
+    (time - EPOCH).clamp(1, i64::from(u32::MAX)) as u32
+}
+
 /// The window state of one key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum KeyState {
     /// Event times, sorted, at most as many as the condition needs.
-    Count(Vec<i64>),
+    Count(Vec<u32>),
     /// Distinct values with the time each was last seen.
-    Values(Vec<(Box<str>, i64)>),
+    Values(Vec<(Key, u32)>),
     /// (time, value) pairs inside the window.
-    Sum(Vec<(i64, f64)>),
+    Sum(Vec<(u32, f64)>),
     /// For each rule of the correlation: the time it was last seen (temporal) or the start of
-    /// the chain that reached it (temporal_ordered); `i64::MIN` when none.
-    Temporal(Vec<i64>),
-    Rate(Rate),
+    /// the chain that reached it (temporal_ordered); 0 when none.
+    Temporal(Vec<u32>),
+    Rate(Box<Rate>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Rate {
     bucket: i64,
     count: f64,
-    values: Vec<Box<str>>,
+    values: std::collections::HashSet<Key, RandomState>,
     normal: f64,
     buckets: u32,
-    last: i64,
+    last: u32,
 }
 
 impl KeyState {
-    fn last_time(&self) -> i64 {
+    fn last_time(&self) -> u32 {
         match self {
-            KeyState::Count(times) => times.last().copied().unwrap_or(i64::MIN),
-            KeyState::Values(values) => values.iter().map(|v| v.1).max().unwrap_or(i64::MIN),
-            KeyState::Sum(items) => items.iter().map(|i| i.0).max().unwrap_or(i64::MIN),
-            KeyState::Temporal(times) => times.iter().copied().max().unwrap_or(i64::MIN),
+            KeyState::Count(times) => times.last().copied().unwrap_or(0),
+            KeyState::Values(values) => values.iter().map(|v| v.1).max().unwrap_or(0),
+            KeyState::Sum(items) => items.iter().map(|i| i.0).max().unwrap_or(0),
+            KeyState::Temporal(times) => times.iter().copied().max().unwrap_or(0),
             KeyState::Rate(rate) => rate.last,
         }
     }
@@ -202,10 +217,10 @@ impl KeyState {
 pub struct Snapshot {
     pub watermark: Option<i64>,
     /// Rule id → group key → state.
-    windows: BTreeMap<String, HashMap<Box<str>, KeyState>>,
+    windows: BTreeMap<String, Map<KeyState>>,
     pub findings: Vec<Finding>,
     /// (rule id, group key, index into `findings`).
-    open: Vec<(String, Box<str>, usize)>,
+    open: Vec<(String, Key, usize)>,
     pub stats: ScanStats,
 }
 
@@ -220,7 +235,7 @@ const APP: LineSource = LineSource { product: "application", service: "", catego
 /// A firing to be turned into a finding.
 struct Fire {
     rule: usize,
-    key: Box<str>,
+    key: Key,
     group: Vec<(String, String)>,
     count: u64,
     /// What a suppressed repeat adds to the open finding's count.
@@ -240,14 +255,17 @@ pub struct Scanner {
     /// Detection rules per static source: sshd, sudo, other syslog, web.
     candidates: [Vec<usize>; 4],
     needs_bytes: bool,
-    windows: Vec<HashMap<Box<str>, KeyState>>,
-    open: HashMap<(usize, Box<str>), usize>,
+    windows: Vec<Map<KeyState>>,
+    /// Keys held over all windows (kept, not recounted, on the hot path).
+    keys: usize,
+    open: HashMap<(usize, Key), usize, RandomState>,
     findings: Vec<Finding>,
     watermark: Option<i64>,
     stats: ScanStats,
     next_sweep: u64,
     /// The detection rules that matched the last line fed (for explanations and scoring).
     last_matches: Vec<usize>,
+    key_buf: String,
 }
 
 impl Scanner {
@@ -271,7 +289,7 @@ impl Scanner {
                 }
             }
         }
-        let windows = vec![HashMap::new(); rules.rules.len()];
+        let windows = vec![Map::default(); rules.rules.len()];
         Scanner {
             syslog: SyslogParser::new(config.parse.time_zone.clone()),
             web_error: WebErrorParser::new(config.parse.time_zone.clone()),
@@ -282,12 +300,14 @@ impl Scanner {
             candidates,
             needs_bytes,
             windows,
-            open: HashMap::new(),
+            keys: 0,
+            open: HashMap::default(),
             findings: Vec::new(),
             watermark: None,
             stats: ScanStats::default(),
             next_sweep: 1 << 16,
             last_matches: Vec::new(),
+            key_buf: String::new(),
         }
     }
 
@@ -309,6 +329,7 @@ impl Scanner {
                 scanner.open.insert((index, key), finding);
             }
         }
+        scanner.keys = scanner.windows.iter().map(|w| w.len()).sum();
         scanner.findings = findings;
         scanner.watermark = watermark;
         scanner.stats = stats;
@@ -557,8 +578,7 @@ impl Scanner {
                         })
                         .collect()
                 };
-                let key: Box<str> =
-                    group.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("\u{1f}").into();
+                let key = join_key(group.iter().map(|(_, v)| v.as_str()));
                 fires.push(Fire {
                     rule: index,
                     key,
@@ -611,7 +631,8 @@ impl Scanner {
         }
         if self.stats.lines >= self.next_sweep {
             self.sweep();
-            self.next_sweep = self.stats.lines + (1 << 16);
+            // Amortised: a sweep visits every key, so the next one waits at least as many lines.
+            self.next_sweep = self.stats.lines + (self.keys as u64).max(1 << 16);
         }
     }
 
@@ -640,34 +661,62 @@ impl Scanner {
     ) {
         let Some(rule) = rules.rules.get(index) else { return };
         let RuleKind::Correlation(c) = &rule.kind else { return };
-        let mut group = Vec::with_capacity(c.group_by.len());
-        for field in &c.group_by {
-            let Some(value) = input.get(field) else { return };
-            group.push((field.name().to_owned(), value.into_owned()));
+        // The key is built in a buffer kept across lines: no allocation unless the key is new.
+        let mut key = std::mem::take(&mut self.key_buf);
+        key.clear();
+        for (i, field) in c.group_by.iter().enumerate() {
+            let Some(value) = input.get(field) else {
+                self.key_buf = key;
+                return;
+            };
+            if i > 0 {
+                key.push('\u{1f}');
+            }
+            key.push_str(&value);
         }
         let value = match &c.field {
             Some(field) => match input.get(field) {
-                Some(value) => Some(value.into_owned()),
-                None => return,
+                Some(value) => Some(value),
+                None => {
+                    self.key_buf = key;
+                    return;
+                }
             },
             None => None,
         };
-        let key: Box<str> =
-            group.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("\u{1f}").into();
-        let total: usize = self.windows.iter().map(HashMap::len).sum();
-        let Some(window) = self.windows.get_mut(index) else { return };
-        if !window.contains_key(&key) {
-            if total >= self.config.max_keys {
-                self.stats.keys_refused += 1;
-                return;
-            }
-            window.insert(key.clone(), initial_state(c));
+        let fired = 'fired: {
+            let Some(window) = self.windows.get_mut(index) else { break 'fired None };
+            let state = match window.get_mut(key.as_str()) {
+                Some(state) => state,
+                None => {
+                    if self.keys >= self.config.max_keys {
+                        self.stats.keys_refused += 1;
+                        break 'fired None;
+                    }
+                    self.keys += 1;
+                    window.entry(Key::from(key.as_str())).or_insert_with(|| initial_state(c))
+                }
+            };
+            let position = c.rules.iter().position(|r| *r == from).unwrap_or(0);
+            step(c, state, position, value.as_deref(), time, weight)
+        };
+        if let Some(count) = fired {
+            let group = c
+                .group_by
+                .iter()
+                .zip(key.split('\u{1f}'))
+                .map(|(f, v)| (f.name().to_owned(), v.to_owned()))
+                .collect();
+            fires.push(Fire {
+                rule: index,
+                key: Key::from(key.as_str()),
+                group,
+                count,
+                increment: weight,
+                time,
+            });
         }
-        let Some(state) = window.get_mut(&key) else { return };
-        let position = c.rules.iter().position(|r| *r == from).unwrap_or(0);
-        if let Some(count) = step(c, state, position, value.as_deref(), time, weight) {
-            fires.push(Fire { rule: index, key, group, count, increment: weight, time });
-        }
+        self.key_buf = key;
     }
 
     fn record(&mut self, rules: &RuleSet, fire: Fire, raw: &str) {
@@ -713,13 +762,15 @@ impl Scanner {
         for (rule, window) in self.rules.rules.iter().zip(self.windows.iter_mut()) {
             let RuleKind::Correlation(c) = &rule.kind else { continue };
             let keep = if c.rate.is_some() { c.timespan.saturating_mul(50) } else { c.timespan };
+            let oldest = rel(mark - keep - lateness);
             let before = window.len();
-            window.retain(|_, state| state.last_time() >= mark - keep - lateness);
+            window.retain(|_, state| state.last_time() >= oldest);
             evicted += before - window.len();
             if window.capacity() > 4 * window.len().max(1024) {
                 window.shrink_to_fit();
             }
         }
+        self.keys = self.keys.saturating_sub(evicted);
         self.stats.keys_evicted += evicted as u64;
         let suppression = self.config.suppression;
         let findings = &self.findings;
@@ -727,6 +778,18 @@ impl Scanner {
             findings.get(*index).is_some_and(|f| f.first_seen.as_second() >= mark - suppression)
         });
     }
+}
+
+/// The key of a group: its values joined by U+001F.
+fn join_key<'a>(values: impl Iterator<Item = &'a str>) -> Key {
+    let mut key = Key::default();
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            key.push('\u{1f}');
+        }
+        key.push_str(value);
+    }
+    key
 }
 
 /// What a correlation reads its group and value from: a line, or a correlation that fired.
@@ -749,25 +812,33 @@ impl Input<'_, '_> {
 }
 
 fn initial_state(c: &Correlation) -> KeyState {
-    if let Some(rate) = &c.rate {
-        let _ = rate;
-        return KeyState::Rate(Rate {
+    if c.rate.is_some() {
+        return KeyState::Rate(Box::new(Rate {
             bucket: i64::MIN,
             count: 0.0,
-            values: Vec::new(),
+            values: Default::default(),
             normal: 0.0,
             buckets: 0,
-            last: i64::MIN,
-        });
+            last: 0,
+        }));
     }
     match c.kind {
         CorrelationType::ValueCount => KeyState::Values(Vec::new()),
         CorrelationType::ValueSum => KeyState::Sum(Vec::new()),
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
-            KeyState::Temporal(vec![i64::MIN; c.rules.len()])
+            KeyState::Temporal(vec![0; c.rules.len()])
         }
         _ => KeyState::Count(Vec::new()),
     }
+}
+
+/// Pushes without the doubling growth of `Vec`: most keys see one event, and a million keys
+/// with room for four would waste most of it.
+fn push_tight<T>(items: &mut Vec<T>, item: T) {
+    if items.len() == items.capacity() {
+        items.reserve_exact(if items.len() < 8 { 1 } else { items.len() / 2 });
+    }
+    items.push(item);
 }
 
 /// Adds one input to a key's state; returns the correlation's value when it fires.
@@ -779,29 +850,39 @@ fn step(
     time: i64,
     weight: u64,
 ) -> Option<u64> {
-    let start = time - c.timespan;
+    let now = rel(time);
+    let span = u32::try_from(c.timespan).unwrap_or(u32::MAX);
+    let start = now.saturating_sub(span);
     match state {
         KeyState::Count(times) => {
             let keep = c.needed();
             for _ in 0..weight.min(keep as u64) {
-                let at = times.partition_point(|t| *t <= time);
-                times.insert(at, time);
+                let at = times.partition_point(|t| *t <= now);
+                if times.len() >= keep {
+                    if at == 0 {
+                        break; // older than every time kept: it cannot change the newest run
+                    }
+                    times.remove(0);
+                    times.insert(at - 1, now);
+                } else {
+                    if times.len() == times.capacity() {
+                        times.reserve_exact(1);
+                    }
+                    times.insert(at, now);
+                }
             }
-            // Only the newest `keep` times matter for the condition.
-            if times.len() > keep {
-                times.drain(..times.len() - keep);
-            }
-            let newest = times.last().copied().unwrap_or(time);
-            let count = times.iter().filter(|t| **t >= newest - c.timespan).count();
-            (time >= newest - c.timespan && c.condition_holds(count as f64)).then_some(count as u64)
+            let newest = times.last().copied().unwrap_or(now);
+            let from = newest.saturating_sub(span);
+            let count = times.iter().filter(|t| **t >= from).count();
+            (now >= from && c.condition_holds(count as f64)).then_some(count as u64)
         }
         KeyState::Values(values) => {
             let value = value?;
             values.retain(|(_, t)| *t >= start);
-            match values.iter_mut().find(|(v, _)| &**v == value) {
-                Some(entry) => entry.1 = entry.1.max(time),
+            match values.iter_mut().find(|(v, _)| v.as_str() == value) {
+                Some(entry) => entry.1 = entry.1.max(now),
                 None => {
-                    values.push((value.into(), time));
+                    push_tight(values, (Key::from(value), now));
                     let keep = c.needed();
                     if values.len() > keep {
                         values.sort_by_key(|v| std::cmp::Reverse(v.1));
@@ -815,7 +896,7 @@ fn step(
         KeyState::Sum(items) => {
             let amount: f64 = value?.trim().parse().ok()?;
             items.retain(|(t, _)| *t >= start);
-            items.push((time, amount));
+            push_tight(items, (now, amount));
             let sum: f64 = items.iter().map(|i| i.1).sum();
             c.condition_holds(sum).then_some(sum.max(0.0) as u64)
         }
@@ -823,35 +904,35 @@ fn step(
             if c.kind == CorrelationType::TemporalOrdered {
                 if position == 0 {
                     if let Some(first) = times.first_mut() {
-                        *first = time;
+                        *first = now;
                     }
                 } else {
-                    let previous = times.get(position - 1).copied().unwrap_or(i64::MIN);
-                    if previous != i64::MIN
+                    let previous = times.get(position - 1).copied().unwrap_or(0);
+                    if previous != 0
                         && previous >= start
                         && let Some(slot) = times.get_mut(position)
                     {
                         *slot = previous;
                     }
                 }
-                let last = times.last().copied().unwrap_or(i64::MIN);
-                if last != i64::MIN && last >= start && position + 1 == times.len() {
-                    times.iter_mut().for_each(|t| *t = i64::MIN);
+                let last = times.last().copied().unwrap_or(0);
+                if last != 0 && last >= start && position + 1 == times.len() {
+                    times.iter_mut().for_each(|t| *t = 0);
                     return Some(c.rules.len() as u64);
                 }
                 None
             } else {
                 if let Some(slot) = times.get_mut(position) {
-                    *slot = (*slot).max(time);
+                    *slot = (*slot).max(now);
                 }
-                let all = times.iter().all(|t| *t != i64::MIN && *t >= start);
+                let all = times.iter().all(|t| *t != 0 && *t >= start);
                 all.then_some(c.rules.len() as u64)
             }
         }
         KeyState::Rate(rate) => {
             let spec = c.rate?;
             let bucket = time.div_euclid(c.timespan);
-            rate.last = rate.last.max(time);
+            rate.last = rate.last.max(now);
             if bucket > rate.bucket {
                 if rate.bucket != i64::MIN {
                     // Close the finished bucket and decay through the empty ones after it.
@@ -877,8 +958,8 @@ fn step(
             }
             let current = if c.kind == CorrelationType::ValueCount {
                 let value = value?;
-                if !rate.values.iter().any(|v| &**v == value) && rate.values.len() < 100_000 {
-                    rate.values.push(value.into());
+                if rate.values.len() < 100_000 && !rate.values.contains(value) {
+                    rate.values.insert(Key::from(value));
                 }
                 rate.values.len() as f64
             } else {
