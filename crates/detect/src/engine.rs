@@ -266,6 +266,10 @@ pub struct Scanner {
     /// The detection rules that matched the last line fed (for explanations and scoring).
     last_matches: Vec<usize>,
     key_buf: String,
+    /// Detection rules whose selections are recorded per line (for [`explain`]).
+    explaining: Vec<usize>,
+    last_explained: Vec<RuleMatch>,
+    last_fields: Vec<(String, String)>,
 }
 
 impl Scanner {
@@ -308,6 +312,9 @@ impl Scanner {
             next_sweep: 1 << 16,
             last_matches: Vec::new(),
             key_buf: String::new(),
+            explaining: Vec::new(),
+            last_explained: Vec::new(),
+            last_fields: Vec::new(),
         }
     }
 
@@ -384,6 +391,8 @@ impl Scanner {
     pub fn feed(&mut self, format: Format, line: &[u8], now: Timestamp) {
         self.stats.lines += 1;
         self.last_matches.clear();
+        self.last_explained.clear();
+        self.last_fields.clear();
         let before = self.parse_stats;
         let text = match decode_line(line, self.config.parse.max_line_len, &mut self.parse_stats) {
             Ok(text) => text,
@@ -540,6 +549,26 @@ impl Scanner {
             self.watermark = Some(time);
         }
         let rules = Arc::clone(&self.rules);
+        if !self.explaining.is_empty() {
+            self.last_fields = fields::SLOTS
+                .iter()
+                .zip(&view.slots)
+                .filter_map(|(name, value)| {
+                    Some(((*name).to_owned(), value.as_deref()?.to_owned()))
+                })
+                .collect();
+            for &index in &self.explaining {
+                if let Some(rule) = rules.rules.get(index)
+                    && let RuleKind::Detection { matcher, .. } = &rule.kind
+                {
+                    self.last_explained.push(RuleMatch {
+                        rule_id: rule.id.clone(),
+                        matched: matcher.matches(view),
+                        selections: matcher.explain(view),
+                    });
+                }
+            }
+        }
         let mut fires = Vec::new();
         // Taken out for the loop (the rule set is shared, the lists are ours) and put back.
         let taken = match self.candidates.get_mut(source) {
@@ -1037,4 +1066,76 @@ fn sudo_user(message: &str) -> Option<&str> {
         }
     }
     None
+}
+
+/// Why a detection rule did or did not match one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleMatch {
+    pub rule_id: String,
+    pub matched: bool,
+    /// Each named detection (selection, filter…) and whether it matched.
+    pub selections: Vec<(String, bool)>,
+}
+
+/// One line as [`explain`] saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineExplanation {
+    /// 1-based.
+    pub number: usize,
+    /// False when the line was not of the format (or too long): no rule saw it.
+    pub read: bool,
+    /// The fields rules saw (ECS name → value).
+    pub fields: Vec<(String, String)>,
+    pub rules: Vec<RuleMatch>,
+}
+
+/// What a rule (and, for a correlation, the rules it aggregates) made of some lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub rule_id: String,
+    pub lines: Vec<LineExplanation>,
+    /// The findings of the rule itself after the last line.
+    pub findings: Vec<Finding>,
+    pub stats: ScanStats,
+}
+
+/// `rules test`: runs `lines` through a fresh scanner and says, per line, which of the rule's
+/// detections matched, and which findings the rule produced. `None` when no rule has that id.
+pub fn explain(
+    rules: Arc<RuleSet>,
+    rule_id: &str,
+    config: ScanConfig,
+    format: Format,
+    lines: &[&[u8]],
+    now: Timestamp,
+) -> Option<Explanation> {
+    let (index, rule) = rules.rule(rule_id)?;
+    let rule_id = rule.id.clone();
+    // The detection rules behind it, through chains of correlations.
+    let mut explaining = Vec::new();
+    let mut pending = vec![index];
+    while let Some(next) = pending.pop() {
+        match rules.rules.get(next).map(|r| &r.kind) {
+            Some(RuleKind::Detection { .. }) if !explaining.contains(&next) => {
+                explaining.push(next)
+            }
+            Some(RuleKind::Correlation(c)) => pending.extend(c.rules.iter().copied()),
+            _ => {}
+        }
+    }
+    explaining.sort_unstable();
+    let mut scanner = Scanner::new(Arc::clone(&rules), config);
+    scanner.explaining = explaining;
+    let mut out = Vec::with_capacity(lines.len());
+    for (number, line) in lines.iter().enumerate() {
+        scanner.feed(format, line, now);
+        out.push(LineExplanation {
+            number: number + 1,
+            read: !scanner.last_fields.is_empty() || !scanner.last_explained.is_empty(),
+            fields: std::mem::take(&mut scanner.last_fields),
+            rules: std::mem::take(&mut scanner.last_explained),
+        });
+    }
+    let findings = scanner.findings().iter().filter(|f| f.rule_id == rule_id).cloned().collect();
+    Some(Explanation { rule_id, lines: out, findings, stats: scanner.stats() })
 }

@@ -12,4 +12,6 @@ pub mod pack;
 pub mod rules;
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 mod pack_tests;
