@@ -33,6 +33,7 @@ use jiff::Timestamp;
 use rsigma_parser::CorrelationType;
 use serde::{Deserialize, Serialize};
 
+use crate::geo::{GeoDb, distance_km};
 use crate::parse::sshd::{self, AttemptDedup};
 use crate::parse::web_error::WebErrorParser;
 use crate::parse::{
@@ -41,7 +42,7 @@ use crate::parse::{
 };
 use crate::rules::fields::{self, FieldRef, View, number_text};
 use crate::rules::matcher::parse_net;
-use crate::rules::{Correlation, LineSource, RuleKind, RuleSet};
+use crate::rules::{Correlation, GeoCheck, LineSource, RuleKind, RuleSet};
 
 /// Addresses, networks and users that no rule ever sees.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -110,6 +111,8 @@ pub struct ScanConfig {
     /// Raw lines kept per finding.
     pub samples: usize,
     pub allow: Allowlist,
+    /// Country and location of addresses, for the `firebreak-geo` rules (none: they never fire).
+    pub geo: Option<Arc<GeoDb>>,
 }
 
 impl Default for ScanConfig {
@@ -122,6 +125,7 @@ impl Default for ScanConfig {
             max_findings: 100_000,
             samples: 5,
             allow: Allowlist::default(),
+            geo: None,
         }
     }
 }
@@ -188,6 +192,15 @@ enum KeyState {
     /// the chain that reached it (temporal_ordered); 0 when none.
     Temporal(Vec<u32>),
     Rate(Box<Rate>),
+    /// `firebreak-geo`: countries seen (oldest first) and the last location with its time.
+    Geo(Box<GeoState>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct GeoState {
+    countries: Vec<Key>,
+    last: Option<(f64, f64, u32)>,
+    seen: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +221,7 @@ impl KeyState {
             KeyState::Sum(items) => items.iter().map(|i| i.0).max().unwrap_or(0),
             KeyState::Temporal(times) => times.iter().copied().max().unwrap_or(0),
             KeyState::Rate(rate) => rate.last,
+            KeyState::Geo(geo) => geo.seen,
         }
     }
 }
@@ -453,7 +467,7 @@ impl Scanner {
             source = 2;
             syslog_view(&mut view, &line, "syslog");
         }
-        self.evaluate(source, None, &view, time, weight);
+        self.evaluate(source, None, &mut view, time, weight);
     }
 
     fn feed_access(&mut self, text: &str) {
@@ -506,7 +520,7 @@ impl Scanner {
         if let Some(referrer) = record.referrer {
             view.set(fields::REFERRER, referrer);
         }
-        self.evaluate(3, None, &view, record.timestamp.as_second(), 1);
+        self.evaluate(3, None, &mut view, record.timestamp.as_second(), 1);
     }
 
     fn feed_json(&mut self, text: &str, now: Timestamp) {
@@ -519,17 +533,23 @@ impl Scanner {
     /// Scans an event that is already built (JSON lines, or events from the ingest path).
     pub fn feed_event(&mut self, event: &Event, raw: &str) {
         self.last_matches.clear();
-        let view = View::from_event(event, raw);
+        let mut view = View::from_event(event, raw);
         let category = view.slots[fields::CATEGORY].as_deref().map(str::to_owned);
         let weight = event.get("event.count").and_then(serde_json::Value::as_u64).unwrap_or(1);
-        self.evaluate(4, category.as_deref(), &view, event.timestamp.as_second(), weight.max(1));
+        self.evaluate(
+            4,
+            category.as_deref(),
+            &mut view,
+            event.timestamp.as_second(),
+            weight.max(1),
+        );
     }
 
     fn evaluate(
         &mut self,
         source: usize,
         category: Option<&str>,
-        view: &View<'_>,
+        view: &mut View<'_>,
         time: i64,
         weight: u64,
     ) {
@@ -548,6 +568,21 @@ impl Scanner {
         } else {
             self.watermark = Some(time);
         }
+        if let Some(geo) = &self.config.geo
+            && view.slots[fields::OUTCOME].as_deref() == Some("success")
+            && let Some(point) = view.slots[fields::SOURCE_IP]
+                .as_deref()
+                .and_then(parse_ip)
+                .and_then(|ip| geo.lookup(ip))
+        {
+            if let Some(country) = point.country {
+                view.set(fields::COUNTRY, country.to_string());
+            }
+            if let Some((lat, lon)) = point.location {
+                view.set(fields::LOCATION, format!("{lat},{lon}"));
+            }
+        }
+        let view: &View<'_> = view;
         let rules = Arc::clone(&self.rules);
         if !self.explaining.is_empty() {
             self.last_fields = fields::SLOTS
@@ -587,13 +622,19 @@ impl Scanner {
         let candidates = &taken;
         for &index in candidates {
             let Some(rule) = rules.rules.get(index) else { continue };
-            let RuleKind::Detection { matcher, generate, group, .. } = &rule.kind else { continue };
+            let RuleKind::Detection { matcher, generate, group, geo, .. } = &rule.kind else {
+                continue;
+            };
             if !matcher.matches(view) {
                 continue;
             }
             self.stats.matches += 1;
             self.last_matches.push(index);
-            if *generate {
+            if let Some(check) = geo {
+                if let Some(fire) = self.geo_step(index, *check, group, view, time) {
+                    fires.push(fire);
+                }
+            } else if *generate {
                 let group = if group.is_empty() {
                     default_group(view)
                 } else {
@@ -748,6 +789,69 @@ impl Scanner {
         self.key_buf = key;
     }
 
+    /// A `firebreak-geo` rule matched: fires when the country is new for the group, or the
+    /// move since the last login is faster than the rule allows.
+    fn geo_step(
+        &mut self,
+        index: usize,
+        check: GeoCheck,
+        group_by: &[FieldRef],
+        view: &View<'_>,
+        time: i64,
+    ) -> Option<Fire> {
+        let fields: &[FieldRef] =
+            if group_by.is_empty() { &[FieldRef::Slot(fields::USER)] } else { group_by };
+        let mut group = Vec::with_capacity(fields.len());
+        for field in fields {
+            group.push((field.name().to_owned(), view.get(field)?.into_owned()));
+        }
+        let key = join_key(group.iter().map(|(_, v)| v.as_str()));
+        let window = self.windows.get_mut(index)?;
+        if !window.contains_key(&key) {
+            if self.keys >= self.config.max_keys {
+                self.stats.keys_refused += 1;
+                return None;
+            }
+            self.keys += 1;
+            let state = GeoState { countries: Vec::new(), last: None, seen: 0 };
+            window.insert(key.clone(), KeyState::Geo(Box::new(state)));
+        }
+        let KeyState::Geo(state) = window.get_mut(&key)? else { return None };
+        let now = rel(time);
+        let first = state.seen == 0;
+        state.seen = state.seen.max(now);
+        let fired = match check {
+            GeoCheck::NewCountry => {
+                let country = view.slots[fields::COUNTRY].as_deref()?;
+                let known = state.countries.iter().any(|c| c.as_str() == country);
+                if !known {
+                    if state.countries.len() >= 16 {
+                        state.countries.remove(0);
+                    }
+                    state.countries.push(Key::from(country));
+                }
+                !known && !first
+            }
+            GeoCheck::ImpossibleTravel { max_kmh, min_km } => {
+                let (lat, lon) = view.slots[fields::LOCATION]
+                    .as_deref()?
+                    .split_once(',')
+                    .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))?;
+                let fired = match state.last {
+                    Some((plat, plon, then)) => {
+                        let km = distance_km((plat, plon), (lat, lon));
+                        let hours = f64::from(now.abs_diff(then)).max(60.0) / 3600.0;
+                        km >= min_km && km / hours > max_kmh
+                    }
+                    None => false,
+                };
+                state.last = Some((lat, lon, now));
+                fired
+            }
+        };
+        fired.then_some(Fire { rule: index, key, group, count: 1, increment: 1, time })
+    }
+
     fn record(&mut self, rules: &RuleSet, fire: Fire, raw: &str) {
         let Some(rule) = rules.rules.get(fire.rule) else { return };
         let at = Timestamp::from_second(fire.time).unwrap_or(Timestamp::UNIX_EPOCH);
@@ -789,8 +893,12 @@ impl Scanner {
         let lateness = self.config.lateness;
         let mut evicted = 0;
         for (rule, window) in self.rules.rules.iter().zip(self.windows.iter_mut()) {
-            let RuleKind::Correlation(c) = &rule.kind else { continue };
-            let keep = if c.rate.is_some() { c.timespan.saturating_mul(50) } else { c.timespan };
+            let keep = match &rule.kind {
+                RuleKind::Correlation(c) if c.rate.is_some() => c.timespan.saturating_mul(50),
+                RuleKind::Correlation(c) => c.timespan,
+                RuleKind::Detection { geo: Some(_), .. } => 90 * 86_400,
+                RuleKind::Detection { .. } => continue,
+            };
             let oldest = rel(mark - keep - lateness);
             let before = window.len();
             window.retain(|_, state| state.last_time() >= oldest);
@@ -1001,6 +1109,8 @@ fn step(
                 && c.condition_holds(current);
             fires.then_some(current as u64)
         }
+        // Fed by `Scanner::geo_step`, never by a correlation.
+        KeyState::Geo(_) => None,
     }
 }
 

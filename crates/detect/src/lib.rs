@@ -8,6 +8,7 @@ pub mod parse;
 
 pub use parse::{LineParser, ParseConfig, ParseError, ParseStats};
 pub mod engine;
+pub mod geo;
 pub mod pack;
 pub mod rules;
 

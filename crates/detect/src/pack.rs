@@ -13,6 +13,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("credential_stuffing.yml", include_str!("../rules/credential_stuffing.yml")),
     ("data_exfiltration.yml", include_str!("../rules/data_exfiltration.yml")),
     ("file_integrity.yml", include_str!("../rules/file_integrity.yml")),
+    ("geo_logins.yml", include_str!("../rules/geo_logins.yml")),
     ("http_brute_force.yml", include_str!("../rules/http_brute_force.yml")),
     ("password_spraying.yml", include_str!("../rules/password_spraying.yml")),
     ("privilege_escalation.yml", include_str!("../rules/privilege_escalation.yml")),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::engine::{ScanConfig, Scanner};
+use crate::geo::GeoDb;
 use crate::pack;
 use crate::parse::Format;
 use crate::rules::RuleKind;
@@ -19,6 +20,8 @@ const FIXTURES: &[(&str, &str)] = &[
     ("bulk_data_export", include_str!("../rules/fixtures/bulk_data_export.txt")),
     ("credential_stuffing", include_str!("../rules/fixtures/credential_stuffing.txt")),
     ("file_integrity_change", include_str!("../rules/fixtures/file_integrity_change.txt")),
+    ("impossible_travel", include_str!("../rules/fixtures/impossible_travel.txt")),
+    ("login_new_country", include_str!("../rules/fixtures/login_new_country.txt")),
     ("http_brute_force", include_str!("../rules/fixtures/http_brute_force.txt")),
     ("mass_deletion", include_str!("../rules/fixtures/mass_deletion.txt")),
     ("password_spraying", include_str!("../rules/fixtures/password_spraying.txt")),
@@ -51,13 +54,19 @@ fn now() -> Timestamp {
 struct Fixture<'a> {
     format: Format,
     lists: HashMap<String, Vec<String>>,
+    geo: Vec<(ipnet::Ipv4Net, String, f64, f64)>,
     fires: Vec<&'a str>,
     quiet: Vec<&'a str>,
 }
 
 fn read(text: &str) -> Fixture<'_> {
-    let mut fixture =
-        Fixture { format: Format::Syslog, lists: HashMap::new(), fires: vec![], quiet: vec![] };
+    let mut fixture = Fixture {
+        format: Format::Syslog,
+        lists: HashMap::new(),
+        geo: vec![],
+        fires: vec![],
+        quiet: vec![],
+    };
     let mut section = 0;
     for line in text.lines() {
         if line.starts_with('#') || line.is_empty() {
@@ -73,6 +82,14 @@ fn read(text: &str) -> Fixture<'_> {
         } else if let Some(list) = line.strip_prefix("list ") {
             let (name, entries) = list.split_once(": ").unwrap();
             fixture.lists.insert(name.to_owned(), entries.split(' ').map(str::to_owned).collect());
+        } else if let Some(entry) = line.strip_prefix("geo ") {
+            let parts: Vec<&str> = entry.split(' ').collect();
+            fixture.geo.push((
+                parts[0].parse().unwrap(),
+                parts[1].to_owned(),
+                parts[2].parse().unwrap(),
+                parts[3].parse().unwrap(),
+            ));
         } else if line == "fires:" {
             section = 1;
         } else if line == "quiet:" {
@@ -89,7 +106,14 @@ fn read(text: &str) -> Fixture<'_> {
 /// The ids of the rules that fired on these lines.
 fn fired(fixture: &Fixture<'_>, lines: &[&str]) -> Vec<String> {
     let rules = Arc::new(pack::builtin(&fixture.lists).unwrap());
-    let mut scanner = Scanner::new(rules, ScanConfig::default());
+    let mut config = ScanConfig::default();
+    if !fixture.geo.is_empty() {
+        let networks: Vec<_> =
+            fixture.geo.iter().map(|(net, cc, lat, lon)| (*net, cc.as_str(), *lat, *lon)).collect();
+        let db = GeoDb::from_bytes(crate::geo::write::database(&networks)).unwrap();
+        config.geo = Some(Arc::new(db));
+    }
+    let mut scanner = Scanner::new(rules, config);
     for line in lines {
         scanner.feed(fixture.format, line.as_bytes(), now());
     }

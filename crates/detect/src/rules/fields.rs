@@ -26,7 +26,9 @@
 //! Every other name is looked up as written (a dotted ECS name) in the event of JSON lines.
 //! firebreak adds `firebreak.attempt` (`true` on an sshd line that is one new authentication
 //! attempt, after folding `Invalid user` with the `Failed password` that repeats it) and
-//! `firebreak.source` (`sshd`, `sudo`, `webserver`, `application`, …).
+//! `firebreak.source` (`sshd`, `sudo`, `webserver`, `application`, …). On successful logins,
+//! when the scanner has a geo database, `source.geo.country_iso_code` and `source.geo.location`
+//! (`latitude,longitude`) are looked up from `source.ip`.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -57,9 +59,11 @@ pub const SLOTS: &[&str] = &[
     "event.reason",
     "firebreak.attempt",
     "firebreak.source",
+    "source.geo.country_iso_code",
+    "source.geo.location",
 ];
 
-pub const SLOT_COUNT: usize = 21;
+pub const SLOT_COUNT: usize = 23;
 const _: () = assert!(SLOTS.len() == SLOT_COUNT);
 
 pub const ACTION: usize = 0;
@@ -83,6 +87,10 @@ pub const SSH_METHOD: usize = 17;
 pub const REASON: usize = 18;
 pub const ATTEMPT: usize = 19;
 pub const SOURCE: usize = 20;
+/// Set from the geo database (when the scanner has one) on successful logins.
+pub const COUNTRY: usize = 21;
+/// `latitude,longitude`.
+pub const LOCATION: usize = 22;
 
 /// A field as a compiled rule names it: a slot, or a dotted name read from the JSON event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -112,6 +112,8 @@ pub enum RuleKind {
         /// What a finding of this rule is grouped by (`firebreak-group`); empty for the
         /// default (`source.ip`, else `source.address`, else `user.name`).
         group: Vec<FieldRef>,
+        /// `firebreak-geo`: a match fires only when the login is new for its group.
+        geo: Option<GeoCheck>,
         /// Whether a match is a finding of its own (false when only a correlation uses it,
         /// unless that correlation says `generate: true`).
         generate: bool,
@@ -134,6 +136,32 @@ pub struct Correlation {
     /// The counted or summed field (`value_count`, `value_sum`).
     pub field: Option<FieldRef>,
     pub rate: Option<RateSpec>,
+}
+
+/// `firebreak-geo` on a detection rule (extension): the match is a finding only when, for its
+/// group (`firebreak-group`, normally `user.name`), the login comes from a country not seen
+/// before (`new_country`; the first login of a group sets the baseline and does not fire), or
+/// from a place farther from the previous login than `max_kmh` allows in the time between
+/// (`impossible_travel`; moves under `min_km` are ignored as database noise). State per group:
+/// up to 16 countries and the last location, kept 90 days.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GeoCheck {
+    NewCountry,
+    ImpossibleTravel {
+        #[serde(default = "default_kmh")]
+        max_kmh: f64,
+        #[serde(default = "default_min_km")]
+        min_km: f64,
+    },
+}
+
+fn default_kmh() -> f64 {
+    1000.0
+}
+
+fn default_min_km() -> f64 {
+    500.0
 }
 
 /// `firebreak-rate`: fire when the count in the current `timespan` bucket is at least `factor`
@@ -269,6 +297,24 @@ impl RuleSet {
                         }
                     },
                 };
+                let geo = match rule.custom_attributes.get("firebreak-geo") {
+                    None => None,
+                    Some(value) => {
+                        match serde_json::to_value(value).map_err(|e| e.to_string()).and_then(|v| {
+                            serde_json::from_value::<GeoCheck>(v).map_err(|e| e.to_string())
+                        }) {
+                            Ok(check) => Some(check),
+                            Err(problem) => {
+                                errors.push(RuleError::new(
+                                    p.file,
+                                    Some(&label),
+                                    format!("`firebreak-geo`: {problem}"),
+                                ));
+                                continue;
+                            }
+                        }
+                    }
+                };
                 let id = rule.name.clone().or_else(|| rule.id.clone()).unwrap_or(label);
                 let keys = [rule.id.as_deref(), rule.name.as_deref()];
                 let referenced_by: Vec<bool> =
@@ -295,6 +341,7 @@ impl RuleSet {
                         },
                         matcher,
                         group,
+                        geo,
                         generate,
                     },
                 });
