@@ -8,7 +8,8 @@
 //! each with its own `Scanner` over the shared `RuleSet`, and merge findings by (rule, group):
 //! counts add, first/last seen widen. A window that straddles a chunk boundary can be missed
 //! (or counted twice); the server path scans a stream on one thread per source, so this split is
-//! only how `scan FILE…` uses the cores on a big file. Options: `--lines N` (default 1,000,000).
+//! only how `scan FILE…` uses the cores on a big file. Options: `--lines N` (default 1,000,000),
+//! `--only auth|nginx` (one log, no memory or fail2ban runs).
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -30,6 +31,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         Some(i) => args.get(i + 1).context("--lines needs a number")?.parse()?,
         None => 1_000_000,
     };
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let rules = Arc::new(pack::builtin_default()?);
     let now: Timestamp = "2026-12-08T00:00:00Z".parse()?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -54,6 +56,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             r#"^(\S+) \S+ \S+ \[[^\]]+\] "[A-Z]+ (\S+)[^"]*" (\d{3})"#,
         ),
     ] {
+        if only.as_deref().is_some_and(|o| !name.to_lowercase().contains(o)) {
+            continue;
+        }
         println!("\n{name}: {} lines, {:.1} MB", count_lines(text), text.len() as f64 / 1e6);
         let base = baseline_rate(text, baseline)?;
         let (one, findings, stats) = scan_rate(&rules, format, text, now, 1);
@@ -94,6 +99,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         vm("VmHWM").unwrap_or_else(|| "unknown".into())
     );
 
+    if only.is_some() {
+        return Ok(());
+    }
     let exe = std::env::current_exe()?;
     let output = Command::new(exe).args(["bench-scan", "--state-child", "1000000"]).output()?;
     print!("{}", String::from_utf8_lossy(&output.stdout));

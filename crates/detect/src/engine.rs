@@ -250,7 +250,9 @@ const APP: LineSource = LineSource { product: "application", service: "", catego
 struct Fire {
     rule: usize,
     key: Key,
-    group: Vec<(String, String)>,
+    /// The group as (ECS name, value) when it is not the rule's `group-by` over `key` (detection
+    /// and geo rules); built lazily otherwise, because most firings only update a finding.
+    group: Option<Vec<(String, String)>>,
     count: u64,
     /// What a suppressed repeat adds to the open finding's count.
     increment: u64,
@@ -480,13 +482,17 @@ impl Scanner {
         view.set(fields::CATEGORY, "web");
         view.set(fields::ACTION, "http_request");
         view.set(fields::OUTCOME, record.outcome());
-        let client = match parse_ip(record.client) {
-            Some(peer) if self.config.parse.trusted_proxies.is_trusted(peer) => {
-                let ip = self.config.parse.trusted_proxies.client_ip(peer, record.forwarded_for);
-                Some(Cow::Owned(ip.to_string()))
-            }
-            Some(_) => Some(normalise_address(record.client)),
-            None => None,
+        let proxies = &self.config.parse.trusted_proxies;
+        let (address, is_ip) = address_text(record.client);
+        let client = if !is_ip {
+            None
+        } else if !proxies.is_empty()
+            && let Some(peer) = parse_ip(&address)
+            && proxies.is_trusted(peer)
+        {
+            Some(Cow::Owned(proxies.client_ip(peer, record.forwarded_for).to_string()))
+        } else {
+            Some(address)
         };
         match client {
             Some(ip) => {
@@ -652,7 +658,7 @@ impl Scanner {
                 fires.push(Fire {
                     rule: index,
                     key,
-                    group,
+                    group: Some(group),
                     count: weight,
                     increment: weight,
                     time,
@@ -680,8 +686,13 @@ impl Scanner {
             let end = fires.len();
             for i in done..end {
                 let Some(fire) = fires.get(i) else { break };
-                let (rule, group, count) = (fire.rule, fire.group.clone(), fire.count);
-                for &correlation in rules.feeds.get(rule).map(Vec::as_slice).unwrap_or(&[]) {
+                let (rule, count) = (fire.rule, fire.count);
+                let feeds = rules.feeds.get(rule).map(Vec::as_slice).unwrap_or(&[]);
+                if feeds.is_empty() {
+                    continue;
+                }
+                let group = fire_group(&rules, fire);
+                for &correlation in feeds {
                     self.update(
                         &rules,
                         correlation,
@@ -771,16 +782,10 @@ impl Scanner {
             step(c, state, position, value.as_deref(), time, weight)
         };
         if let Some(count) = fired {
-            let group = c
-                .group_by
-                .iter()
-                .zip(key.split('\u{1f}'))
-                .map(|(f, v)| (f.name().to_owned(), v.to_owned()))
-                .collect();
             fires.push(Fire {
                 rule: index,
                 key: Key::from(key.as_str()),
-                group,
+                group: None,
                 count,
                 increment: weight,
                 time,
@@ -849,13 +854,13 @@ impl Scanner {
                 fired
             }
         };
-        fired.then_some(Fire { rule: index, key, group, count: 1, increment: 1, time })
+        fired.then_some(Fire { rule: index, key, group: Some(group), count: 1, increment: 1, time })
     }
 
     fn record(&mut self, rules: &RuleSet, fire: Fire, raw: &str) {
         let Some(rule) = rules.rules.get(fire.rule) else { return };
         let at = Timestamp::from_second(fire.time).unwrap_or(Timestamp::UNIX_EPOCH);
-        let open_key = (fire.rule, fire.key);
+        let open_key = (fire.rule, fire.key.clone());
         if let Some(&index) = self.open.get(&open_key)
             && let Some(finding) = self.findings.get_mut(index)
             && fire.time - finding.first_seen.as_second() < self.config.suppression
@@ -877,7 +882,7 @@ impl Scanner {
             rule_id: rule.id.clone(),
             title: rule.title.clone(),
             severity: rule.severity,
-            group: fire.group.into_iter().collect(),
+            group: fire_group(rules, &fire).into_iter().collect(),
             count: fire.count,
             first_seen: at,
             last_seen: at,
@@ -914,6 +919,22 @@ impl Scanner {
         self.open.retain(|_, index| {
             findings.get(*index).is_some_and(|f| f.first_seen.as_second() >= mark - suppression)
         });
+    }
+}
+
+/// The group of a firing as (ECS name, value) pairs.
+fn fire_group(rules: &RuleSet, fire: &Fire) -> Vec<(String, String)> {
+    if let Some(group) = &fire.group {
+        return group.clone();
+    }
+    match rules.rules.get(fire.rule).map(|r| &r.kind) {
+        Some(RuleKind::Correlation(c)) => c
+            .group_by
+            .iter()
+            .zip(fire.key.split('\u{1f}'))
+            .map(|(f, v)| (f.name().to_owned(), v.to_owned()))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -1141,8 +1162,8 @@ fn ssh_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, message: &sshd::SshM
     view.set(fields::ACTION, message.kind.action(message.preauth));
     view.set(fields::OUTCOME, message.outcome());
     if let Some(address) = message.address {
-        let address = normalise_address(address);
-        if parse_ip(&address).is_some() {
+        let (address, is_ip) = address_text(address);
+        if is_ip {
             view.set(fields::SOURCE_IP, address.clone());
         }
         view.set(fields::SOURCE_ADDRESS, address);
@@ -1156,6 +1177,17 @@ fn ssh_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, message: &sshd::SshM
     if let Some(detail) = message.detail {
         view.set(fields::REASON, detail);
     }
+}
+
+/// The address as rules compare it, and whether it is an IP. Plain IPv4 text (the common case)
+/// is already canonical — Rust's parser refuses leading zeros — so it is borrowed without the
+/// formatting round trip `normalise_address` needs for IPv6.
+fn address_text(text: &str) -> (Cow<'_, str>, bool) {
+    if text.parse::<std::net::Ipv4Addr>().is_ok() {
+        return (Cow::Borrowed(text), true);
+    }
+    let is_ip = parse_ip(text).is_some();
+    (normalise_address(text), is_ip)
 }
 
 /// The user of a sudo line: `alice : 3 incorrect password attempts ; …` or PAM's `user=alice`.
