@@ -52,6 +52,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         rows.extend(scorer.finish());
     }
     print_table(&rows);
+    through_rules(&corpus)?;
     sigma(&repository_root()?)?;
     Ok(())
 }
@@ -850,6 +851,85 @@ fn fold_specifics(problem: &str) -> String {
         }
     }
     out
+}
+
+/// fail2ban's sshd file through the built-in RULES rather than the parsers: a line "matches"
+/// when the pack's `ssh_auth_failure` rule (one failed authentication attempt) matched it.
+/// Scored where fail2ban's default variant applies (no `mode` other than normal, no journal
+/// `logtype`). The two disagree by definition in places, listed below the counts: firebreak
+/// counts an `Invalid user` line and the `Failed password for invalid user` that repeats it as
+/// one attempt, and ignores a failed public key of an existing user.
+fn through_rules(corpus: &Path) -> anyhow::Result<()> {
+    use firebreak_detect::engine::{ScanConfig, Scanner};
+    use firebreak_detect::parse::{Format, ParseConfig};
+    let rules = std::sync::Arc::new(firebreak_detect::pack::builtin_default()?);
+    let Some((failure, _)) = rules.rule("ssh_auth_failure") else {
+        bail!("the pack has no ssh_auth_failure rule");
+    };
+    let zone = TimeZone::posix(TZ).context("the test time zone")?;
+    let config = ScanConfig {
+        parse: ParseConfig { time_zone: zone, ..ParseConfig::default() },
+        // The corpus jumps between years; every line must reach the rules.
+        lateness: 100 * 365 * 86_400,
+        ..ScanConfig::default()
+    };
+    let mut scanner = Scanner::new(rules.clone(), config);
+    let now = Timestamp::from_second(NOW)?;
+    let text = std::fs::read_to_string(corpus.join("sshd")).context("cannot read the sshd log")?;
+    let (mut tp, mut fp, mut fn_, mut tn) = (0u32, 0u32, 0u32, 0u32);
+    let mut applicable = true;
+    let mut expected: Option<bool> = None;
+    let mut skip_next = false;
+    let mut differences = Vec::new();
+    for line in text.lines() {
+        if let Some(comment) = line.strip_prefix('#') {
+            let comment = comment.trim();
+            if let Some(json) = comment.strip_prefix("failJSON:") {
+                let object = parse_object(json.trim())?;
+                skip_next = object.contains_key("constraint");
+                expected = Some(object.get("match").and_then(Value::as_bool).unwrap_or(false));
+            } else if let Some(json) = comment.strip_prefix("filterOptions:") {
+                let value: Value = serde_json::from_str(json.trim()).unwrap_or(Value::Null);
+                let sets: Vec<Value> = match value {
+                    Value::Array(items) => items,
+                    other => vec![other],
+                };
+                applicable = sets.iter().any(|set| {
+                    let mode = set.get("mode").and_then(Value::as_str);
+                    matches!(mode, None | Some("normal")) && set.get("logtype").is_none()
+                });
+            }
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let want = expected.take().unwrap_or(false);
+        scanner.feed(Format::Syslog, line.as_bytes(), now);
+        if !applicable || std::mem::take(&mut skip_next) {
+            continue;
+        }
+        let got = scanner.last_matches().contains(&failure);
+        match (want, got) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            (false, false) => tn += 1,
+        }
+        if want != got && differences.len() < 12 {
+            let short: String = line.chars().take(110).collect();
+            differences.push(format!("{} {short}", if got { "FP" } else { "FN" }));
+        }
+    }
+    let total = tp + fp + fn_ + tn;
+    println!(
+        "\nfail2ban sshd through the built-in rules (ssh_auth_failure, default variant): {total} lines, TP {tp} FP {fp} FN {fn_} TN {tn}, agreement {}",
+        pct(tp + tn, total)
+    );
+    for difference in differences {
+        println!("  {difference}");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
