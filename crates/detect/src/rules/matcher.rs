@@ -370,7 +370,10 @@ fn compile_item(
                     .list(name)
                     .ok_or_else(|| format!("the placeholder `%{name}%` names no list"))?;
                 let nets: Vec<IpNet> = entries.iter().filter_map(|e| parse_net(e)).collect();
-                if !nets.is_empty() && nets.len() == entries.len() {
+                if entries.is_empty() {
+                    // An empty list matches nothing, without reading the field as an address.
+                    nodes.push(node(Test::EqAny(Vec::new()), negate));
+                } else if nets.len() == entries.len() {
                     nodes.push(node(Test::Cidr(nets), negate));
                 } else {
                     let values = entries.iter().map(|e| e.to_ascii_lowercase().into()).collect();
