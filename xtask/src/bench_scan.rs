@@ -9,7 +9,7 @@
 //! counts add, first/last seen widen. A window that straddles a chunk boundary can be missed
 //! (or counted twice); the server path scans a stream on one thread per source, so this split is
 //! only how `scan FILE…` uses the cores on a big file. Options: `--lines N` (default 1,000,000),
-//! `--only auth|nginx` (one log, no memory or fail2ban runs).
+//! `--only auth|nginx` (one log, no memory or fail2ban runs), `--keep DIR` (write the two logs).
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -42,6 +42,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let auth = generate_auth(lines);
     let nginx = generate_nginx(lines);
+    if let Some(dir) = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)) {
+        std::fs::write(std::path::Path::new(dir).join("auth.log"), &auth)?;
+        std::fs::write(std::path::Path::new(dir).join("access.log"), &nginx)?;
+        println!("wrote auth.log and access.log to {dir}");
+    }
     for (name, format, text, baseline) in [
         (
             "OpenSSH auth log",

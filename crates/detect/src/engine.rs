@@ -691,17 +691,18 @@ impl Scanner {
                 if feeds.is_empty() {
                     continue;
                 }
-                let group = fire_group(&rules, fire);
+                let key = fire.key.clone();
+                let explicit = fire.group.clone();
+                let names: &[FieldRef] = match rules.rules.get(rule).map(|r| &r.kind) {
+                    Some(RuleKind::Correlation(c)) => &c.group_by,
+                    _ => &[],
+                };
                 for &correlation in feeds {
-                    self.update(
-                        &rules,
-                        correlation,
-                        rule,
-                        Input::Group(&group),
-                        time,
-                        count,
-                        &mut fires,
-                    );
+                    let input = match &explicit {
+                        Some(group) => Input::Group(group),
+                        None => Input::Keyed(names, &key),
+                    };
+                    self.update(&rules, correlation, rule, input, time, count, &mut fires);
                 }
             }
             done = end;
@@ -955,6 +956,8 @@ fn join_key<'a>(values: impl Iterator<Item = &'a str>) -> Key {
 enum Input<'v, 'a> {
     View(&'v View<'a>),
     Group(&'v [(String, String)]),
+    /// A correlation's firing: its `group-by` fields and the key holding their values.
+    Keyed(&'v [FieldRef], &'v str),
 }
 
 impl Input<'_, '_> {
@@ -965,6 +968,10 @@ impl Input<'_, '_> {
                 .iter()
                 .find(|(name, _)| name == field.name())
                 .map(|(_, v)| Cow::Borrowed(v.as_str())),
+            Input::Keyed(names, key) => {
+                let position = names.iter().position(|n| n.name() == field.name())?;
+                key.split('\u{1f}').nth(position).map(Cow::Borrowed)
+            }
         }
     }
 }
@@ -1023,7 +1030,10 @@ fn step(
                     times.remove(0);
                     times.insert(at - 1, now);
                 } else {
-                    if times.len() == times.capacity() {
+                    if times.capacity() == 0 {
+                        // Up to six u32 fit in the allocator's smallest block anyway.
+                        times.reserve_exact(keep.min(6));
+                    } else if times.len() == times.capacity() {
                         times.reserve_exact(1);
                     }
                     times.insert(at, now);
