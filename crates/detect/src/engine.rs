@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use aho_corasick::AhoCorasick;
 use compact_str::CompactString;
 use foldhash::fast::RandomState;
 
@@ -270,6 +271,9 @@ pub struct Scanner {
     parse_stats: ParseStats,
     /// Detection rules per static source: sshd, sudo, other syslog, web.
     candidates: [Vec<usize>; 4],
+    /// Per static source, one automaton per slot holding every `contains` value of the
+    /// candidate rules: one scan tells that none of them can match (most lines).
+    prefilters: [Vec<(usize, AhoCorasick)>; 4],
     needs_bytes: bool,
     windows: Vec<Map<KeyState>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
@@ -310,7 +314,9 @@ impl Scanner {
             }
         }
         let windows = vec![Map::default(); rules.rules.len()];
+        let prefilters = candidates.clone().map(|list| prefilters(&rules, &list));
         Scanner {
+            prefilters,
             syslog: SyslogParser::new(config.parse.time_zone.clone()),
             web_error: WebErrorParser::new(config.parse.time_zone.clone()),
             rules,
@@ -586,6 +592,15 @@ impl Scanner {
             }
             if let Some((lat, lon)) = point.location {
                 view.set(fields::LOCATION, format!("{lat},{lon}"));
+            }
+        }
+        if let Some(prefilters) = self.prefilters.get(source) {
+            for (slot, automaton) in prefilters {
+                if let Some(value) = view.slots.get(*slot).and_then(|v| v.as_deref())
+                    && !automaton.is_match(value)
+                {
+                    view.no_hits |= 1 << slot;
+                }
             }
         }
         let view: &View<'_> = view;
@@ -921,6 +936,31 @@ impl Scanner {
             findings.get(*index).is_some_and(|f| f.first_seen.as_second() >= mark - suppression)
         });
     }
+}
+
+/// The combined `contains` automatons of some detection rules, per slot (see `View::no_hits`).
+fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, AhoCorasick)> {
+    let mut values: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for &index in candidates {
+        if let Some(RuleKind::Detection { matcher, .. }) = rules.rules.get(index).map(|r| &r.kind) {
+            for (slot, value) in matcher.contains_values() {
+                if slot < 32 {
+                    values.entry(slot).or_default().push(value);
+                }
+            }
+        }
+    }
+    values
+        .into_iter()
+        .filter_map(|(slot, patterns)| {
+            let automaton = aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&patterns)
+                .ok()?;
+            Some((slot, automaton))
+        })
+        .collect()
 }
 
 /// The group of a firing as (ECS name, value) pairs.

@@ -158,11 +158,14 @@ pub struct View<'a> {
     pub event: Option<&'a Event>,
     /// The whole line, for Sigma keyword searches.
     pub raw: &'a str,
+    /// Slots (bit = slot index) in which no `contains` value of any candidate rule occurs, as
+    /// found by one combined scan per slot (see `Scanner`): such tests are false at once.
+    pub no_hits: u32,
 }
 
 impl<'a> View<'a> {
     pub fn new(raw: &'a str) -> View<'a> {
-        View { slots: Default::default(), event: None, raw }
+        View { slots: Default::default(), event: None, raw, no_hits: 0 }
     }
 
     pub fn set(&mut self, slot: usize, value: impl Into<Cow<'a, str>>) {

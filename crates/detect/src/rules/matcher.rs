@@ -54,6 +54,7 @@ enum Test {
         automaton: AhoCorasick,
         all: bool,
         patterns: usize,
+        values: Vec<String>,
     },
     StartsWith {
         values: Vec<Box<str>>,
@@ -155,6 +156,25 @@ impl Matcher {
         &self.fields
     }
 
+    /// Every `contains` value the rule looks for in a slot, as (slot, value).
+    pub fn contains_values(&self) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Node> = self.named.iter().collect();
+        while let Some(node) = stack.pop() {
+            match node {
+                Node::All(nodes) | Node::Any(nodes) => stack.extend(nodes),
+                Node::Not(inner) => stack.push(inner),
+                Node::Item(Item {
+                    field: Some(FieldRef::Slot(slot)),
+                    test: Test::Contains { values, .. },
+                    ..
+                }) => out.extend(values.iter().map(|v| (*slot, v.clone()))),
+                _ => {}
+            }
+        }
+        out
+    }
+
     fn eval(&self, node: &Node, view: &View<'_>) -> bool {
         match node {
             Node::All(nodes) => nodes.iter().all(|n| self.eval(n, view)),
@@ -168,6 +188,12 @@ impl Matcher {
 
 impl Item {
     fn eval(&self, view: &View<'_>) -> bool {
+        if let (Test::Contains { .. }, Some(FieldRef::Slot(slot))) = (&self.test, &self.field)
+            && *slot < 32
+            && view.no_hits & (1 << slot) != 0
+        {
+            return self.negate;
+        }
         let value = match &self.field {
             Some(field) => view.get(field),
             None => Some(std::borrow::Cow::Borrowed(view.raw)),
@@ -187,7 +213,7 @@ impl Test {
         match self {
             Test::EqAny(values) => values.iter().any(|v| v.eq_ignore_ascii_case(value)),
             Test::EqCased(values) => values.iter().any(|v| **v == *value),
-            Test::Contains { automaton, all, patterns } => {
+            Test::Contains { automaton, all, patterns, .. } => {
                 if *all {
                     let mut seen = vec![false; *patterns];
                     for found in automaton.find_overlapping_iter(value) {
@@ -431,11 +457,15 @@ fn compile_item(
     }
     if !plain.is_empty() {
         let test = if contains {
+            // A DFA: a few kilobytes per item for the value lists rules carry, and the fastest
+            // search, which matters because these run on every line of their source.
+            let kind = (plain.len() <= 2_000).then_some(aho_corasick::AhoCorasickKind::DFA);
             let automaton = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(!cased)
+                .kind(kind)
                 .build(&plain)
                 .map_err(|e| format!("cannot build the matcher: {e}"))?;
-            Test::Contains { automaton, all, patterns: plain.len() }
+            Test::Contains { automaton, all, patterns: plain.len(), values: plain.clone() }
         } else if starts {
             let values = plain.iter().map(|p| p.as_str().into()).collect();
             Test::StartsWith { values, cased }
