@@ -75,11 +75,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             one / base
         );
         println!(
-            "  scan, whole pack, {cores} threads:             {:>12.0} lines/s  ({} findings after merge)",
+            "  scan, whole pack, {cores} threads:             {:>12.0} lines/s  ({} distinct findings after merging the chunks)",
             all, merged
         );
         println!(
-            "  1-thread findings: {findings}; lines {} matched {} malformed {} ignored {} keys {} evicted {} refused {}",
+            "  1 thread: {findings} distinct (rule, group) findings; lines {} matched {} malformed {} ignored {} keys {} evicted {} refused {}",
             stats.lines,
             stats.matches,
             stats.malformed,
@@ -97,7 +97,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         let mut by_rule: Vec<_> = by_rule.into_iter().collect();
         by_rule.sort();
         let list: Vec<String> = by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
-        println!("  findings by rule: {}", list.join(", "));
+        println!(
+            "  findings by rule (one per rule and group per suppression hour): {}",
+            list.join(", ")
+        );
     }
     println!(
         "\npeak memory of this process (VmHWM, both logs in memory): {}",
@@ -469,7 +472,29 @@ pub fn generate_nginx(lines: usize) -> Vec<u8> {
             s % 60
         );
         let roll = rng.below(1000);
-        let (ip, method, path, status, agent) = if roll < 900 {
+        // Episodes: an hourly 401 burst from one address, a two-hourly API spike from one
+        // client, and a minute of 502s every three hours.
+        let episode = rng.below(100);
+        let (ip, method, path, status, agent) = if (600..660).contains(&(s % 3600)) && episode < 30
+        {
+            (
+                ip_of(s / 3600 % 50, 130),
+                "POST",
+                "/api/v1/login".to_owned(),
+                401,
+                agents[3].to_owned(),
+            )
+        } else if (3000..3060).contains(&(s % 7200)) && episode < 50 {
+            (
+                ip_of(s / 7200, 140),
+                "GET",
+                "/api/v1/items?page=1".to_owned(),
+                200,
+                agents[3].to_owned(),
+            )
+        } else if (1200..1260).contains(&(s % 10_800)) && episode < 40 {
+            (ip_of(rng.below(50_000), 81), "GET", "/products".to_owned(), 502, agents[1].to_owned())
+        } else if roll < 900 {
             let page = pages[rng.below(pages.len() as u64) as usize];
             let status = if rng.below(200) == 0 { 404 } else { 200 };
             (
