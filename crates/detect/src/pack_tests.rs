@@ -14,6 +14,7 @@ use crate::rules::RuleKind;
 
 const FIXTURES: &[(&str, &str)] = &[
     ("api_call_spike", include_str!("../rules/fixtures/api_call_spike.txt")),
+    ("api_token_spike", include_str!("../rules/fixtures/api_token_spike.txt")),
     ("app_admin_grant", include_str!("../rules/fixtures/app_admin_grant.txt")),
     ("app_brute_force", include_str!("../rules/fixtures/app_brute_force.txt")),
     ("app_role_self_grant", include_str!("../rules/fixtures/app_role_self_grant.txt")),
