@@ -25,7 +25,9 @@ use jiff::Timestamp;
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("--state-child") {
-        return state_child(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000));
+        let only_brute_force = args.get(2).is_some_and(|a| a == "brute-force");
+        let addresses = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+        return state_child(addresses, only_brute_force);
     }
     let lines = match args.iter().position(|a| a == "--lines") {
         Some(i) => args.get(i + 1).context("--lines needs a number")?.parse()?,
@@ -111,10 +113,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         return Ok(());
     }
     let exe = std::env::current_exe()?;
-    let output = Command::new(exe).args(["bench-scan", "--state-child", "1000000"]).output()?;
-    print!("{}", String::from_utf8_lossy(&output.stdout));
-    if !output.status.success() {
-        println!("state child failed: {}", String::from_utf8_lossy(&output.stderr));
+    for which in ["pack", "brute-force"] {
+        let output =
+            Command::new(&exe).args(["bench-scan", "--state-child", "1000000", which]).output()?;
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        if !output.status.success() {
+            println!("state child failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
     }
 
     fail2ban(&auth, &rules, now)?;
@@ -235,8 +240,17 @@ fn vm_kb(field: &str) -> u64 {
 
 /// Runs in a child process: 1,000,000 failed logins, each from its own address, all inside one
 /// ten-minute window, through the whole pack; prints the resident memory they take.
-fn state_child(addresses: u32) -> anyhow::Result<()> {
-    let rules = Arc::new(pack::builtin_default()?);
+fn state_child(addresses: u32, only_brute_force: bool) -> anyhow::Result<()> {
+    let rules = if only_brute_force {
+        let files: Vec<firebreak_detect::rules::RuleFile<'_>> = pack::FILES
+            .iter()
+            .filter(|(name, _)| *name == "ssh_brute_force.yml")
+            .map(|(name, text)| firebreak_detect::rules::RuleFile { name, text })
+            .collect();
+        Arc::new(RuleSet::load(&files, &HashMap::<String, Vec<String>>::new())?)
+    } else {
+        Arc::new(pack::builtin_default()?)
+    };
     let now: Timestamp = "2026-12-08T00:00:00Z".parse()?;
     let mut scanner = Scanner::new(rules, ScanConfig::default());
     let before = vm_kb("VmRSS");
@@ -258,7 +272,8 @@ fn state_child(addresses: u32) -> anyhow::Result<()> {
     let after = vm_kb("VmRSS");
     let stats = scanner.stats();
     println!(
-        "window state for {addresses} distinct source addresses (whole pack): {} keys, {:.0} MB resident ({:.0} bytes per address); peak {}",
+        "window state for {addresses} distinct source addresses ({}): {} keys, {:.0} MB resident ({:.0} bytes per address); peak {}",
+        if only_brute_force { "ssh_brute_force alone" } else { "whole pack" },
         stats.keys,
         (after.saturating_sub(before)) as f64 / 1024.0,
         (after.saturating_sub(before)) as f64 * 1024.0 / f64::from(addresses.max(1)),
