@@ -14,6 +14,8 @@
 
 pub mod fields;
 pub mod matcher;
+#[cfg(test)]
+mod matcher_tests;
 
 use std::collections::HashMap;
 
