@@ -398,7 +398,8 @@ impl Scanner {
         &self.findings
     }
 
-    /// Hands over the findings so far (and forgets them, keeping suppression).
+    /// Hands over the findings so far and forgets them; a rule and group that fires again
+    /// afterwards opens a new finding (window state is kept).
     pub fn take_findings(&mut self) -> Vec<Finding> {
         self.open.clear();
         std::mem::take(&mut self.findings)

@@ -10,13 +10,15 @@
 //! pack is [`pack`] (YAML under `crates/detect/rules/`), and [`geo`] reads MaxMind databases for
 //! the new-country and impossible-travel rules.
 
-pub mod parse;
-
-pub use parse::{LineParser, ParseConfig, ParseError, ParseStats};
 pub mod engine;
 pub mod geo;
 pub mod pack;
+pub mod parse;
 pub mod rules;
+
+pub use engine::{Finding, ScanConfig, ScanStats, Scanner, Snapshot};
+pub use parse::{LineParser, ParseConfig, ParseError, ParseStats};
+pub use rules::{RuleError, RuleFile, RuleSet};
 
 #[cfg(test)]
 mod engine_tests;
