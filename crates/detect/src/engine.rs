@@ -1088,19 +1088,21 @@ fn step(
     match state {
         KeyState::Count(times) => {
             let keep = c.needed();
-            let adds = weight.min(keep as u64) as usize;
-            let full_and_older = times.len() >= keep && times.first().is_some_and(|t| *t > now);
-            if !full_and_older {
-                edit(times, adds, |times| {
-                    for _ in 0..adds {
-                        let at = times.partition_point(|t| *t <= now);
-                        times.insert(at, now);
+            for _ in 0..weight.min(keep as u64) {
+                let at = times.partition_point(|t| *t <= now);
+                if times.len() >= keep {
+                    // Full: drop the oldest and slide the newer ones down, in place (a hot key
+                    // must not reallocate on every event).
+                    if at == 0 {
+                        break; // older than every time kept: it cannot change the newest run
                     }
-                    // Only the newest `keep` times matter for the condition.
-                    if times.len() > keep {
-                        times.drain(..times.len() - keep);
+                    times.copy_within(1..at, 0);
+                    if let Some(slot) = times.get_mut(at - 1) {
+                        *slot = now;
                     }
-                });
+                } else {
+                    edit(times, 1, |times| times.insert(at, now));
+                }
             }
             let newest = times.last().copied().unwrap_or(now);
             let from = newest.saturating_sub(span);
@@ -1112,14 +1114,19 @@ fn step(
             let keep = c.needed();
             match values.iter_mut().find(|(v, _)| v.as_str() == value) {
                 Some(entry) => entry.1 = entry.1.max(now),
-                None => edit(values, 1, |values| {
-                    values.retain(|(_, t)| *t >= start);
-                    values.push((Key::from(value), now));
-                    if values.len() > keep {
-                        values.sort_by_key(|v| std::cmp::Reverse(v.1));
-                        values.truncate(keep);
+                None => {
+                    // Reuse an expired entry, or the oldest when full; grow only otherwise.
+                    let oldest =
+                        values.iter().enumerate().min_by_key(|(_, v)| v.1).map(|(i, v)| (i, v.1));
+                    match oldest {
+                        Some((index, time)) if time < start || values.len() >= keep => {
+                            if let Some(entry) = values.get_mut(index) {
+                                *entry = (Key::from(value), now);
+                            }
+                        }
+                        _ => edit(values, 1, |values| values.push((Key::from(value), now))),
                     }
-                }),
+                }
             }
             let count = values.iter().filter(|(_, t)| *t >= start).count();
             c.condition_holds(count as f64).then_some(count as u64)
