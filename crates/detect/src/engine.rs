@@ -585,7 +585,7 @@ impl Scanner {
             return;
         }
         if let Some(mark) = self.watermark {
-            if time < mark - self.config.lateness {
+            if time < mark.saturating_sub(self.config.lateness) {
                 self.stats.late += 1;
                 return;
             }
@@ -894,7 +894,7 @@ impl Scanner {
         let open_key = (fire.rule, fire.key.clone());
         if let Some(&index) = self.open.get(&open_key)
             && let Some(finding) = self.findings.get_mut(index)
-            && fire.time - finding.first_seen.as_second() < self.config.suppression
+            && fire.time.saturating_sub(finding.first_seen.as_second()) < self.config.suppression
         {
             finding.count += fire.increment;
             if at > finding.last_seen {
@@ -935,7 +935,7 @@ impl Scanner {
                 RuleKind::Detection { geo: Some(_), .. } => 90 * 86_400,
                 RuleKind::Detection { .. } => continue,
             };
-            let oldest = rel(mark - keep - lateness);
+            let oldest = rel(mark.saturating_sub(keep).saturating_sub(lateness));
             let before = window.len();
             window.retain(|_, state| state.last_time() >= oldest);
             evicted += before - window.len();
@@ -948,7 +948,9 @@ impl Scanner {
         let suppression = self.config.suppression;
         let findings = &self.findings;
         self.open.retain(|_, index| {
-            findings.get(*index).is_some_and(|f| f.first_seen.as_second() >= mark - suppression)
+            findings
+                .get(*index)
+                .is_some_and(|f| f.first_seen.as_second() >= mark.saturating_sub(suppression))
         });
     }
 }

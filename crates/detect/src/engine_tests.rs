@@ -300,3 +300,13 @@ proptest! {
         prop_assert_eq!(scanner.stats().lines, lines.len() as u64 * 4);
     }
 }
+
+#[test]
+fn extreme_settings_do_not_overflow() {
+    let config = ScanConfig { lateness: i64::MAX, suppression: i64::MAX, ..ScanConfig::default() };
+    let lines: Vec<String> = (0..6).map(|i| fail(&format!("0{i}:00"), "192.0.2.50", i)).collect();
+    let mut scanner = pack_scanner(config);
+    scan(&mut scanner, &lines);
+    scanner.sweep();
+    assert_eq!(scanner.stats().late, 0);
+}
