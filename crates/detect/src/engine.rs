@@ -1048,7 +1048,7 @@ fn initial_state(c: &Correlation) -> KeyState {
     }
     match c.kind {
         CorrelationType::ValueCount => KeyState::Values(Box::default()),
-        CorrelationType::ValueSum => KeyState::Sum(Box::default()),
+        CorrelationType::ValueSum | CorrelationType::ValueAvg => KeyState::Sum(Box::default()),
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
             KeyState::Temporal(vec![0; c.rules.len()].into_boxed_slice())
         }
@@ -1140,7 +1140,12 @@ fn step(
                 items.push((now, amount));
             });
             let sum: f64 = items.iter().map(|i| i.1).sum();
-            c.condition_holds(sum).then_some(sum.max(0.0) as u64)
+            let value = if c.kind == CorrelationType::ValueAvg {
+                sum / items.len().max(1) as f64
+            } else {
+                sum
+            };
+            c.condition_holds(value).then_some(value.max(0.0) as u64)
         }
         KeyState::Temporal(times) => {
             if c.kind == CorrelationType::TemporalOrdered {

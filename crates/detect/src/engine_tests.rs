@@ -255,7 +255,7 @@ fn explain_says_which_selection_matched_each_line() {
 
 #[test]
 fn temporal_and_value_sum_correlations() {
-    let yaml = "title: a\nname: a\nlogsource: {product: application}\ndetection:\n  s:\n    event.action: a\n  condition: s\n---\ntitle: b\nname: b\nlogsource: {product: application}\ndetection:\n  s:\n    event.action: b\n  condition: s\n---\ntitle: both\nname: both\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  group-by: [user.name]\n  timespan: 5m\n---\ntitle: sum\nname: sum\ncorrelation:\n  type: value_sum\n  rules: [a]\n  group-by: [user.name]\n  timespan: 5m\n  condition:\n    field: n\n    gte: 10\n";
+    let yaml = "title: a\nname: a\nlogsource: {product: application}\ndetection:\n  s:\n    event.action: a\n  condition: s\n---\ntitle: b\nname: b\nlogsource: {product: application}\ndetection:\n  s:\n    event.action: b\n  condition: s\n---\ntitle: both\nname: both\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  group-by: [user.name]\n  timespan: 5m\n---\ntitle: sum\nname: sum\ncorrelation:\n  type: value_sum\n  rules: [a]\n  group-by: [user.name]\n  timespan: 5m\n  condition:\n    field: n\n    gte: 10\n---\ntitle: avg\nname: avg\ncorrelation:\n  type: value_avg\n  rules: [a]\n  group-by: [user.name]\n  timespan: 5m\n  condition:\n    field: n\n    gte: 5\n";
     let rules =
         Arc::new(RuleSet::load(&[RuleFile { name: "t.yml", text: yaml }], &no_lists()).unwrap());
     let mut scanner = Scanner::new(rules, ScanConfig::default());
@@ -267,7 +267,7 @@ fn temporal_and_value_sum_correlations() {
         scanner.feed(Format::Json, line.as_bytes(), now());
     }
     let ids: Vec<&str> = scanner.findings().iter().map(|f| f.rule_id.as_str()).collect();
-    assert_eq!(ids, vec!["both", "sum"]);
+    assert_eq!(ids, vec!["both", "sum", "avg"]);
 }
 
 proptest! {

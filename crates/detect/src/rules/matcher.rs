@@ -99,6 +99,8 @@ enum Node {
     All(Vec<Node>),
     Any(Vec<Node>),
     Not(Box<Node>),
+    /// `N of …`: at least N of these.
+    AtLeast(usize, Vec<Node>),
     Item(Item),
     /// A reference to a named detection, by index.
     Named(usize),
@@ -162,7 +164,9 @@ impl Matcher {
         let mut stack: Vec<&Node> = self.named.iter().collect();
         while let Some(node) = stack.pop() {
             match node {
-                Node::All(nodes) | Node::Any(nodes) => stack.extend(nodes),
+                Node::All(nodes) | Node::Any(nodes) | Node::AtLeast(_, nodes) => {
+                    stack.extend(nodes)
+                }
                 Node::Not(inner) => stack.push(inner),
                 Node::Item(Item {
                     field: Some(FieldRef::Slot(slot)),
@@ -180,6 +184,9 @@ impl Matcher {
             Node::All(nodes) => nodes.iter().all(|n| self.eval(n, view)),
             Node::Any(nodes) => nodes.iter().any(|n| self.eval(n, view)),
             Node::Not(node) => !self.eval(node, view),
+            Node::AtLeast(n, nodes) => {
+                nodes.iter().filter(|node| self.eval(node, view)).take(*n).count() >= *n
+            }
             Node::Item(item) => item.eval(view),
             Node::Named(index) => self.named.get(*index).is_some_and(|n| self.eval(n, view)),
         }
@@ -680,7 +687,7 @@ fn compile_condition(expr: &ConditionExpr, names: &[String]) -> Result<Node, Str
                 Quantifier::All => Node::All(nodes),
                 Quantifier::Count(1) => Node::Any(nodes),
                 Quantifier::Count(n) => {
-                    return Err(format!("`{n} of` is not supported (only `1 of` and `all of`)"));
+                    Node::AtLeast(usize::try_from(*n).unwrap_or(usize::MAX), nodes)
                 }
             })
         }

@@ -77,6 +77,14 @@ fn sigma_semantics() {
             false,
         ),
         ("  a:\n    user.name: alice\n  b:\n    user.name: bob\n  condition: all of them", false),
+        (
+            "  s1:\n    user.name: alice\n  s2:\n    http.response.status_code: 404\n  s3:\n    user.name: bob\n  condition: 2 of s*",
+            true,
+        ),
+        (
+            "  s1:\n    user.name: alice\n  s2:\n    http.response.status_code: 200\n  s3:\n    user.name: bob\n  condition: 2 of s*",
+            false,
+        ),
         ("  a:\n    user.name: alice\n  b:\n    user.name: bob\n  condition: not b and a", true),
     ];
     for (detection, expect) in cases {

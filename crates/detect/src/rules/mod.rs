@@ -480,7 +480,7 @@ fn compile_correlation(
         CorrelationType::EventCount
         | CorrelationType::Temporal
         | CorrelationType::TemporalOrdered => {}
-        CorrelationType::ValueCount | CorrelationType::ValueSum => {
+        CorrelationType::ValueCount | CorrelationType::ValueSum | CorrelationType::ValueAvg => {
             if field.is_none() {
                 return Err(format!(
                     "`{}` needs `field` in its condition",
