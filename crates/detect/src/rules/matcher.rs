@@ -16,6 +16,20 @@
 //! correlations and suppression are ours too, because they must be snapshotted (serde), bounded
 //! and run in event time with tolerated lateness, which rsigma-eval's correlation engine does not
 //! offer in that form.
+//!
+//! # What is supported
+//!
+//! Detections: maps (AND), lists (OR), keyword lists (searched in the raw line), wildcards `*`
+//! `?` with `\` escapes, `null` and empty values, and the modifiers `contains`, `startswith`,
+//! `endswith`, `all`, `cased`, `re` (with `i`, `m`, `s`), `cidr`, `exists`, `neq`, `lt`/`lte`/
+//! `gt`/`gte`, `fieldref`, `expand` (placeholders name caller-given lists), `windash`, `base64`,
+//! `base64offset`, and `wide`/`utf16*` under base64. Conditions: `and`, `or`, `not`,
+//! parentheses, `1 of`, `N of`, `all of`, `them`. Correlations: `event_count`, `value_count`,
+//! `value_sum`, `value_avg`, `temporal`, `temporal_ordered`, chained (a correlation of
+//! correlations), sliding windows. Rejected with a reason: time-part modifiers (`minute` …
+//! `year`), `utf16`/`wide` on plain text, array quantifiers, filter documents, correlation
+//! aliases, extended boolean temporal conditions, `tumbling`/`session` windows,
+//! `value_percentile` and `value_median`.
 
 use std::net::IpAddr;
 
