@@ -287,7 +287,7 @@ pub struct Scanner {
     candidates: [Vec<usize>; 4],
     /// Per static source, one automaton per slot holding every `contains` value of the
     /// candidate rules: one scan tells that none of them can match (most lines).
-    prefilters: [Vec<(usize, AhoCorasick)>; 4],
+    prefilters: [Vec<(usize, u32, AhoCorasick)>; 4],
     needs_bytes: bool,
     windows: Vec<Map<KeyState>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
@@ -610,11 +610,11 @@ impl Scanner {
             }
         }
         if let Some(prefilters) = self.prefilters.get(source) {
-            for (slot, automaton) in prefilters {
+            for (slot, covers, automaton) in prefilters {
                 if let Some(value) = view.slots.get(*slot).and_then(|v| v.as_deref())
                     && !automaton.is_match(value)
                 {
-                    view.no_hits |= 1 << slot;
+                    view.no_hits |= covers;
                 }
             }
         }
@@ -955,27 +955,33 @@ impl Scanner {
     }
 }
 
-/// The combined `contains` automatons of some detection rules, per slot (see `View::no_hits`).
-fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, AhoCorasick)> {
-    let mut values: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+/// The combined `contains` automatons of some detection rules, per slot (see `View::no_hits`),
+/// with the slots each one rules out. The path and query are parts of `url.original`, which the
+/// static sources always set, so their values join its automaton: one scan for all three.
+fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AhoCorasick)> {
+    let mut values: BTreeMap<usize, (u32, Vec<String>)> = BTreeMap::new();
     for &index in candidates {
         if let Some(RuleKind::Detection { matcher, .. }) = rules.rules.get(index).map(|r| &r.kind) {
             for (slot, value) in matcher.contains_values() {
+                let scanned =
+                    if matches!(slot, fields::PATH | fields::QUERY) { fields::URL } else { slot };
                 if slot < 32 {
-                    values.entry(slot).or_default().push(value);
+                    let entry = values.entry(scanned).or_insert((0, Vec::new()));
+                    entry.0 |= 1 << slot;
+                    entry.1.push(value);
                 }
             }
         }
     }
     values
         .into_iter()
-        .filter_map(|(slot, patterns)| {
+        .filter_map(|(slot, (covers, patterns))| {
             let automaton = aho_corasick::AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&patterns)
                 .ok()?;
-            Some((slot, automaton))
+            Some((slot, covers, automaton))
         })
         .collect()
 }
