@@ -5,6 +5,7 @@
 
 mod bench_ingest;
 mod bench_query;
+mod bench_scan;
 mod conformance;
 
 use std::process::ExitCode;
@@ -14,9 +15,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bench-ingest") => bench_ingest::run(&args[1..]),
         Some("bench-query") => bench_query::run(&args[1..]),
+        Some("bench-scan") => bench_scan::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <bench-ingest|bench-query|conformance>");
+            eprintln!("usage: cargo xtask <bench-ingest|bench-query|bench-scan|conformance>");
             return ExitCode::from(2);
         }
     };

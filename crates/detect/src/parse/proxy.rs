@@ -47,6 +47,11 @@ impl TrustedProxies {
         Ok(TrustedProxies { ranges })
     }
 
+    /// No proxy is trusted: every peer is the client.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
         let ip = canonical_ip(ip);
         self.ranges.iter().any(|net| net.contains(&ip))

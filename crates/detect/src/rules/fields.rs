@@ -1,0 +1,215 @@
+//! Field names: the ECS names rules use, Sigma's taxonomy names mapped onto them, and `View`,
+//! the borrowed record a compiled rule reads.
+//!
+//! # Field mapping (Sigma → ECS)
+//!
+//! Rules may name fields in ECS (`source.ip`) or with Sigma's web-server taxonomy
+//! (`c-ip`); both resolve to the same slot. The mapping:
+//!
+//! | Sigma name | ECS name |
+//! |---|---|
+//! | `c-ip`, `ClientIP`, `src_ip`, `SourceIp` | `source.ip` |
+//! | `cs-method` | `http.request.method` |
+//! | `c-uri`, `cs-uri` | `url.original` |
+//! | `cs-uri-stem`, `c-uri-stem` | `url.path` |
+//! | `cs-uri-query`, `c-uri-query` | `url.query` |
+//! | `c-useragent`, `cs-user-agent` | `user_agent.original` |
+//! | `cs-referer`, `cs-referrer` | `http.request.referrer` |
+//! | `sc-status` | `http.response.status_code` |
+//! | `sc-bytes` | `http.response.body.bytes` |
+//! | `cs-host` | `url.domain` |
+//! | `User`, `user`, `username`, `cs-username` | `user.name` |
+//! | `Image` | `process.executable` |
+//! | `CommandLine` | `process.command_line` |
+//! | `Computer`, `hostname` | `host.name` |
+//!
+//! Every other name is looked up as written (a dotted ECS name) in the event of JSON lines.
+//! firebreak adds `firebreak.attempt` (`true` on an sshd line that is one new authentication
+//! attempt, after folding `Invalid user` with the `Failed password` that repeats it) and
+//! `firebreak.source` (`sshd`, `sudo`, `webserver`, `application`, …). On successful logins,
+//! when the scanner has a geo database, `source.geo.country_iso_code` and `source.geo.location`
+//! (`latitude,longitude`) are looked up from `source.ip`.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use firebreak_core::event::Event;
+use serde_json::Value;
+
+/// The fields held in fixed slots of a [`View`], in slot order.
+pub const SLOTS: &[&str] = &[
+    "event.action",
+    "event.outcome",
+    "event.category",
+    "source.ip",
+    "source.address",
+    "user.name",
+    "url.original",
+    "url.path",
+    "url.query",
+    "http.request.method",
+    "http.response.status_code",
+    "user_agent.original",
+    "http.request.referrer",
+    "http.response.body.bytes",
+    "process.name",
+    "host.name",
+    "message",
+    "ssh.method",
+    "event.reason",
+    "firebreak.attempt",
+    "firebreak.source",
+    "source.geo.country_iso_code",
+    "source.geo.location",
+];
+
+pub const SLOT_COUNT: usize = 23;
+const _: () = assert!(SLOTS.len() == SLOT_COUNT);
+
+pub const ACTION: usize = 0;
+pub const OUTCOME: usize = 1;
+pub const CATEGORY: usize = 2;
+pub const SOURCE_IP: usize = 3;
+pub const SOURCE_ADDRESS: usize = 4;
+pub const USER: usize = 5;
+pub const URL: usize = 6;
+pub const PATH: usize = 7;
+pub const QUERY: usize = 8;
+pub const METHOD: usize = 9;
+pub const STATUS: usize = 10;
+pub const AGENT: usize = 11;
+pub const REFERRER: usize = 12;
+pub const BYTES: usize = 13;
+pub const PROCESS: usize = 14;
+pub const HOST: usize = 15;
+pub const MESSAGE: usize = 16;
+pub const SSH_METHOD: usize = 17;
+pub const REASON: usize = 18;
+pub const ATTEMPT: usize = 19;
+pub const SOURCE: usize = 20;
+/// Set from the geo database (when the scanner has one) on successful logins.
+pub const COUNTRY: usize = 21;
+/// `latitude,longitude`.
+pub const LOCATION: usize = 22;
+
+/// A field as a compiled rule names it: a slot, or a dotted name read from the JSON event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FieldRef {
+    Slot(usize),
+    Other(Box<str>),
+}
+
+impl FieldRef {
+    /// Resolves a rule's field name through the Sigma → ECS table.
+    pub fn resolve(name: &str) -> FieldRef {
+        let ecs = ecs_name(name);
+        match SLOTS.iter().position(|slot| *slot == ecs) {
+            Some(index) => FieldRef::Slot(index),
+            None => FieldRef::Other(ecs.into()),
+        }
+    }
+
+    /// The ECS name.
+    pub fn name(&self) -> &str {
+        match self {
+            FieldRef::Slot(index) => SLOTS.get(*index).copied().unwrap_or("?"),
+            FieldRef::Other(name) => name,
+        }
+    }
+}
+
+/// The ECS name of a Sigma field name (unchanged when it is not in the table).
+pub fn ecs_name(name: &str) -> &str {
+    match name {
+        "c-ip" | "ClientIP" | "src_ip" | "SourceIp" | "client_ip" => "source.ip",
+        "cs-method" => "http.request.method",
+        "c-uri" | "cs-uri" => "url.original",
+        "cs-uri-stem" | "c-uri-stem" => "url.path",
+        "cs-uri-query" | "c-uri-query" => "url.query",
+        "c-useragent" | "cs-user-agent" => "user_agent.original",
+        "cs-referer" | "cs-referrer" => "http.request.referrer",
+        "sc-status" => "http.response.status_code",
+        "sc-bytes" => "http.response.body.bytes",
+        "cs-host" => "url.domain",
+        "User" | "user" | "username" | "cs-username" => "user.name",
+        "Image" => "process.executable",
+        "CommandLine" => "process.command_line",
+        "Computer" | "hostname" => "host.name",
+        other => other,
+    }
+}
+
+/// Decimal text of small numbers, so that a status code is a `&'static str` without formatting.
+static NUMBERS: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..1000).map(|n| n.to_string()).collect());
+
+pub fn number_text(n: u64) -> Cow<'static, str> {
+    match NUMBERS.get(n as usize) {
+        Some(text) => Cow::Borrowed(text.as_str()),
+        None => Cow::Owned(n.to_string()),
+    }
+}
+
+/// One line as rules see it: the fixed slots, borrowed from the line where possible, and the
+/// JSON event behind it when the line was JSON.
+#[derive(Debug, Default)]
+pub struct View<'a> {
+    pub slots: [Option<Cow<'a, str>>; SLOT_COUNT],
+    pub event: Option<&'a Event>,
+    /// The whole line, for Sigma keyword searches.
+    pub raw: &'a str,
+    /// Slots (bit = slot index) in which no `contains` value of any candidate rule occurs, as
+    /// found by one combined scan per slot (see `Scanner`): such tests are false at once.
+    pub no_hits: u32,
+}
+
+impl<'a> View<'a> {
+    pub fn new(raw: &'a str) -> View<'a> {
+        View { slots: Default::default(), event: None, raw, no_hits: 0 }
+    }
+
+    pub fn set(&mut self, slot: usize, value: impl Into<Cow<'a, str>>) {
+        if let Some(place) = self.slots.get_mut(slot) {
+            *place = Some(value.into());
+        }
+    }
+
+    /// The field's value as text (numbers and booleans of JSON events written as JSON writes them).
+    pub fn get(&self, field: &FieldRef) -> Option<Cow<'_, str>> {
+        match field {
+            FieldRef::Slot(index) => {
+                self.slots.get(*index).and_then(|slot| slot.as_deref()).map(Cow::Borrowed)
+            }
+            FieldRef::Other(name) => {
+                let value = self.event?.get(name)?;
+                value_text(value)
+            }
+        }
+    }
+
+    /// Fills the slots from a JSON event (every slot that the event has).
+    pub fn from_event(event: &'a Event, raw: &'a str) -> View<'a> {
+        let mut view = View::new(raw);
+        view.event = Some(event);
+        for (index, name) in SLOTS.iter().enumerate() {
+            if let Some(text) = event.get(name).and_then(value_text) {
+                view.slots[index] = Some(Cow::Owned(text.into_owned()));
+            }
+        }
+        if view.slots[SOURCE].is_none() {
+            view.slots[SOURCE] = Some(Cow::Borrowed("application"));
+        }
+        view
+    }
+}
+
+fn value_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(text) => Some(Cow::Borrowed(text)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        // ECS allows arrays (event.category): the first entry stands for the field.
+        Value::Array(items) => items.first().and_then(value_text),
+        _ => None,
+    }
+}
