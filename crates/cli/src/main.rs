@@ -3,6 +3,7 @@
 
 mod client;
 mod commands;
+mod scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +19,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Hunt through log files offline with the detection rules; exit 1 when something is found.
+    Scan(scan::ScanArgs),
+    /// Detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Run the service: ingest, incidents, the REST API.
     Serve(ServeArgs),
     /// Configuration commands.
@@ -64,6 +70,19 @@ enum Command {
     Events(EventsCommand),
     /// Breach-notification obligations: who must be told, by when, and why.
     Obligations(ObligationsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// List the rules that would be loaded.
+    List {
+        #[command(flatten)]
+        rules: scan::RuleArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Run one rule over a log file and show, line by line, what matched and whether it fires.
+    Test(scan::RulesTestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -534,6 +553,9 @@ fn init_logging() {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => commands::serve(args).await,
+        Command::Scan(args) => scan::scan(&args),
+        Command::Rules(RulesCommand::List { rules, format }) => scan::list(&rules, format),
+        Command::Rules(RulesCommand::Test(args)) => scan::test(&args),
         Command::Config(ConfigCommand::Check(args)) => commands::config_check(&args),
         Command::Admin(AdminCommand::Create { server, name }) => {
             commands::admin_create(&server, &name).await

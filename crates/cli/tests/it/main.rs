@@ -9,6 +9,7 @@ mod evidence;
 mod investigation;
 mod obligations;
 mod routes;
+mod scan;
 mod secrets;
 mod tamper;
 mod team;

@@ -1,0 +1,385 @@
+//! `firebreak scan`, `rules list` and `rules test`: read log files (plain, `.gz`, or `-` for
+//! standard input), hand their lines to the detection engine, print what it found. The engine
+//! is pure; this file does the reading, the progress line and the printing.
+//!
+//! Exit status of `scan`: 0 when nothing was found, 1 when there are findings, 2 on an error.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use firebreak_core::{Clock, SystemClock};
+use firebreak_detect::parse::detect_format::{Format, detect_format};
+use firebreak_detect::rules::RuleFile;
+use firebreak_detect::{RuleSet, ScanConfig, Scanner};
+
+use crate::Format as Output;
+
+#[derive(Debug, clap::Args)]
+pub struct RuleArgs {
+    /// A directory of Sigma rule files (`*.yml`, `*.yaml`) to load besides the built-in pack.
+    #[arg(long)]
+    pub rules: Vec<PathBuf>,
+    /// Leave the built-in rule pack out.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// A threat-intelligence list: one address or CIDR range per line (`#` comments).
+    #[arg(long)]
+    pub threat_intel: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Log files; `-` reads standard input; `.gz` files are decompressed.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Addresses, ranges and users that never raise a finding: one per line (`user:NAME`).
+    #[arg(long)]
+    pub allow: Option<PathBuf>,
+    /// Output: a table for people, or JSON (one finding per line).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Output,
+    /// "Now", for placing year-less timestamps (RFC 3339; default: the clock).
+    #[arg(long)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesTestArgs {
+    /// The rule's id (see `firebreak rules list`).
+    pub rule: String,
+    pub logfile: PathBuf,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[arg(long)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+/// Loads the built-in pack and the given directories. A broken file is an error naming it.
+pub fn load_rules(args: &RuleArgs) -> anyhow::Result<RuleSet> {
+    // The pack's threat-intelligence rule names this list; without files it is empty.
+    let mut lists: HashMap<String, Vec<String>> =
+        HashMap::from([("threat_intel".to_owned(), Vec::new())]);
+    for path in &args.threat_intel {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the list {}", path.display()))?;
+        let (entries, bad) = firebreak_detect::engine::parse_ip_list(&text);
+        if let Some(line) = bad.first() {
+            bail!("{}: line {line} is not an address or a CIDR range", path.display());
+        }
+        lists.entry("threat_intel".to_owned()).or_default().extend(entries);
+    }
+    let mut owned: Vec<(String, String)> = Vec::new();
+    if !args.no_builtin {
+        owned.extend(
+            firebreak_detect::pack::FILES
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), (*text).to_owned())),
+        );
+    }
+    for dir in &args.rules {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the rules directory {}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the rule file {}", path.display()))?;
+            owned.push((path.display().to_string(), text));
+        }
+    }
+    let files: Vec<RuleFile<'_>> =
+        owned.iter().map(|(name, text)| RuleFile { name, text }).collect();
+    if files.is_empty() {
+        bail!("no rules: give --rules DIR or drop --no-builtin");
+    }
+    RuleSet::load(&files, &lists).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+fn open(path: &Path) -> anyhow::Result<(Box<dyn Read>, Option<u64>)> {
+    if path == Path::new("-") {
+        return Ok((Box::new(std::io::stdin().lock()), None));
+    }
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata().ok().map(|m| m.len());
+    if path.extension().is_some_and(|ext| ext == "gz") {
+        return Ok((Box::new(flate2::read::MultiGzDecoder::new(file)), None));
+    }
+    Ok((Box::new(file), size))
+}
+
+/// Reads one line of at most `max` bytes; the rest of a longer line is skipped, and the line is
+/// returned whole up to `max + 1` bytes so that the engine counts it as too long.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> std::io::Result<bool> {
+    line.clear();
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(!line.is_empty());
+        }
+        let (chunk, found) = match memchr(buffer) {
+            Some(at) => (&buffer[..at], true),
+            None => (buffer, false),
+        };
+        let room = (max + 1).saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let consumed = chunk.len() + usize::from(found);
+        reader.consume(consumed);
+        if found {
+            return Ok(true);
+        }
+    }
+}
+
+fn memchr(buffer: &[u8]) -> Option<usize> {
+    buffer.iter().position(|&b| b == b'\n')
+}
+
+/// Shows how far a big file has got, on standard error, only when it is a terminal.
+struct Progress {
+    name: String,
+    total: Option<u64>,
+    last: Instant,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(name: &str, total: Option<u64>) -> Progress {
+        let enabled = std::io::stderr().is_terminal() && total.is_none_or(|t| t > 50 << 20);
+        Progress { name: name.to_owned(), total, last: Instant::now(), enabled }
+    }
+
+    #[allow(clippy::print_stderr)]
+    fn update(&mut self, bytes: u64, lines: u64) {
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last = Instant::now();
+        match self.total {
+            Some(total) if total > 0 => {
+                eprint!("\rscanning {}: {:>3}% ({lines} lines)", self.name, bytes * 100 / total)
+            }
+            _ => eprint!("\rscanning {}: {lines} lines", self.name),
+        }
+    }
+
+    #[allow(clippy::print_stderr)]
+    fn finish(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+fn read_allowlist(path: &Path) -> anyhow::Result<firebreak_detect::engine::Allowlist> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the allowlist {}", path.display()))?;
+    let (allow, bad) = firebreak_detect::engine::Allowlist::parse(&text);
+    if let Some(line) = bad.first() {
+        bail!("{}: line {line} is neither an address, a range nor `user:NAME`", path.display());
+    }
+    Ok(allow)
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let rules = Arc::new(load_rules(&args.rules)?);
+    let mut config = ScanConfig::default();
+    if let Some(path) = &args.allow {
+        config.allow = read_allowlist(path)?;
+    }
+    let max = config.parse.max_line_len;
+    let now = args.now.unwrap_or_else(|| SystemClock.now());
+    let mut scanner = Scanner::new(rules, config);
+    let mut line = Vec::with_capacity(1024);
+    for path in &args.files {
+        let name = path.display().to_string();
+        let (input, size) = open(path)?;
+        let mut reader = BufReader::with_capacity(1 << 20, input);
+        // The format is decided per file, from its first lines.
+        let mut head: Vec<Vec<u8>> = Vec::new();
+        while head.len() < 20
+            && read_line(&mut reader, &mut line, max).with_context(|| format!("reading {name}"))?
+        {
+            head.push(line.clone());
+        }
+        if head.is_empty() {
+            continue;
+        }
+        let samples: Vec<String> =
+            head.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+        let sample_refs: Vec<&str> = samples.iter().map(String::as_str).collect();
+        let Some(format) = detect_format(&sample_refs, now) else {
+            bail!(
+                "{name}: cannot tell which log format this is from its first lines (syslog/OpenSSH, nginx or Apache access or error logs, JSON)"
+            );
+        };
+        let mut progress = Progress::new(&name, size);
+        let mut bytes = 0u64;
+        let mut lines = 0u64;
+        for sample in &head {
+            scanner.feed(format, sample, now);
+        }
+        while read_line(&mut reader, &mut line, max).with_context(|| format!("reading {name}"))? {
+            scanner.feed(format, &line, now);
+            bytes += line.len() as u64 + 1;
+            lines += 1;
+            if lines.is_multiple_of(65_536) {
+                progress.update(bytes, lines);
+            }
+        }
+        progress.finish();
+        if args.format == Output::Table {
+            eprintln!("{name}: read as {}", format.name());
+        }
+    }
+    scanner.sweep();
+    let stats = scanner.stats();
+    let findings = scanner.take_findings();
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Output::Json => {
+            for finding in &findings {
+                serde_json::to_writer(&mut stdout, finding)?;
+                stdout.write_all(b"\n")?;
+            }
+        }
+        Output::Table => {
+            writeln!(
+                stdout,
+                "{:<32}  {:<4}  {:<36}  {:>7}  {:<20}  {:<20}  TITLE",
+                "RULE", "SEV", "GROUP", "COUNT", "FIRST (UTC)", "LAST (UTC)"
+            )?;
+            for finding in &findings {
+                let group: Vec<String> =
+                    finding.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                writeln!(
+                    stdout,
+                    "{:<32}  {:<4}  {:<36}  {:>7}  {:<20}  {:<20}  {}",
+                    finding.rule_id,
+                    finding.severity.as_str(),
+                    group.join(" "),
+                    finding.count,
+                    finding.first_seen.strftime("%Y-%m-%d %H:%M:%S"),
+                    finding.last_seen.strftime("%Y-%m-%d %H:%M:%S"),
+                    finding.title
+                )?;
+            }
+            writeln!(
+                stdout,
+                "{} findings from {} lines ({} unreadable, {} too long, {} allowlisted)",
+                findings.len(),
+                stats.lines,
+                stats.malformed,
+                stats.too_long,
+                stats.allowlisted
+            )?;
+        }
+    }
+    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[allow(clippy::print_stdout)]
+pub fn list(args: &RuleArgs, format: Output) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(args)?;
+    if format == Output::Json {
+        let list: Vec<serde_json::Value> = rules
+            .rules
+            .iter()
+            .map(|rule| serde_json::json!({ "id": rule.id, "title": rule.title, "severity": rule.severity, "tags": rule.tags, "file": rule.file }))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<36}  {:<4}  {:<48}  TAGS", "RULE", "SEV", "TITLE");
+    for rule in &rules.rules {
+        println!(
+            "{:<36}  {:<4}  {:<48}  {}",
+            rule.id,
+            rule.severity.as_str(),
+            rule.title,
+            rule.tags.join(" ")
+        );
+    }
+    println!("{} rules", rules.rules.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+pub fn test(args: &RulesTestArgs) -> anyhow::Result<ExitCode> {
+    let rules = Arc::new(load_rules(&args.rules)?);
+    let text = std::fs::read(&args.logfile)
+        .with_context(|| format!("cannot read {}", args.logfile.display()))?;
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let now = args.now.unwrap_or_else(|| SystemClock.now());
+    let samples: Vec<String> =
+        lines.iter().take(20).map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+    let sample_refs: Vec<&str> = samples.iter().map(String::as_str).collect();
+    let format = detect_format(&sample_refs, now).unwrap_or(Format::Json);
+    let Some(explanation) = firebreak_detect::engine::explain(
+        rules,
+        &args.rule,
+        ScanConfig::default(),
+        format,
+        &lines,
+        now,
+    ) else {
+        bail!("there is no rule `{}` (see `firebreak rules list`)", args.rule);
+    };
+    println!(
+        "Rule {} over {} ({} lines, read as {}):",
+        explanation.rule_id,
+        args.logfile.display(),
+        lines.len(),
+        format.name()
+    );
+    for line in &explanation.lines {
+        let matched: Vec<String> = line
+            .rules
+            .iter()
+            .map(|m| {
+                let parts: Vec<String> = m
+                    .selections
+                    .iter()
+                    .map(|(name, hit)| format!("{name}={}", if *hit { "yes" } else { "no" }))
+                    .collect();
+                format!(
+                    "{} {} [{}]",
+                    m.rule_id,
+                    if m.matched { "MATCH" } else { "no" },
+                    parts.join(" ")
+                )
+            })
+            .collect();
+        if !line.read {
+            println!("  line {:>5}: not read (not {} or too long)", line.number, format.name());
+        } else if line.rules.iter().any(|m| m.matched) {
+            let fields: Vec<String> = line.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("  line {:>5}: {}   ({})", line.number, matched.join("; "), fields.join(" "));
+        }
+    }
+    for finding in &explanation.findings {
+        let group: Vec<String> = finding.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "FIRES: {} for {} — count {}, {} … {}",
+            finding.rule_id,
+            group.join(" "),
+            finding.count,
+            finding.first_seen,
+            finding.last_seen
+        );
+    }
+    if explanation.findings.is_empty() {
+        println!("Does not fire on these lines.");
+    }
+    Ok(if explanation.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
