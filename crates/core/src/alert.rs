@@ -34,6 +34,29 @@ pub struct Alert {
     pub tags: Vec<String>,
     pub status: AlertStatus,
     pub incident_id: Option<i64>,
-    /// Ids of the stored events that made the rule fire.
-    pub event_ids: Vec<i64>,
+    /// A few of the events that made the rule fire, as received.
+    pub sample: Vec<String>,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::New => "new",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::FalsePositive => "false_positive",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AlertStatus> {
+        [AlertStatus::New, AlertStatus::Acknowledged, AlertStatus::FalsePositive, AlertStatus::Resolved]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+}
+
+/// The canonical text of a group key, for storing and comparing: JSON with sorted keys.
+pub fn group_key(group: &Map<String, Value>) -> String {
+    let sorted: std::collections::BTreeMap<&String, &Value> = group.iter().collect();
+    serde_json::to_string(&sorted).unwrap_or_default()
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use firebreak_core::{
-    AccessRole, Event, Incident, NewEntry, NewIncident, Person, ResponseRole, Severity, Status,
-    Task, TimelineEntry,
+    AccessRole, Alert, AlertStatus, Event, Incident, NewEntry, NewIncident, Person, ResponseRole,
+    Severity, Status, Task, TimelineEntry,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -420,6 +420,37 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn list_tasks(&self, incident_id: i64) -> Result<Vec<Task>>;
     /// Open tasks of every incident whose due time is before `now`, most overdue first.
     async fn overdue_tasks(&self, now: Timestamp) -> Result<Vec<Task>>;
+
+    // Alerts.
+    /// Folds a firing into the alert for the same rule and group whose last firing is within
+    /// `suppression` of this one (adding its count), or opens a new alert. True when new.
+    async fn record_alert(
+        &self,
+        alert: &NewAlert,
+        suppression: jiff::SignedDuration,
+        at: Timestamp,
+    ) -> Result<(Alert, bool)>;
+    async fn get_alert(&self, id: i64) -> Result<Alert>;
+    async fn list_alerts(&self, status: Option<AlertStatus>, limit: u32) -> Result<Vec<Alert>>;
+    /// The open incident that already holds an alert of this rule and group, if any.
+    async fn open_incident_for(&self, rule_id: &str, group_key: &str) -> Result<Option<i64>>;
+    /// Links the alert to the incident, with the timeline entry that records it.
+    async fn link_alert(&self, alert_id: i64, incident_id: i64, entry: NewEntry) -> Result<()>;
+    async fn set_alert_status(&self, id: i64, status: AlertStatus, at: Timestamp) -> Result<Alert>;
+}
+
+/// A rule firing, as the detection engine reports it; `record_alert` folds it into an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    pub rule_id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub group: serde_json::Map<String, serde_json::Value>,
+    pub count: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub tags: Vec<String>,
+    pub sample: Vec<String>,
 }
 
 /// Who holds a response role in an incident.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use firebreak_core::incident::Milestones;
 use firebreak_core::{
-    AccessRole, EntryKind, Hash, Incident, NewEntry, NewIncident, Person, ResponseRole, Severity,
-    Status, Task, TaskStatus, TimelineEntry,
+    AccessRole, Alert, AlertStatus, EntryKind, Hash, Incident, NewEntry, NewIncident, Person,
+    ResponseRole, Severity, Status, Task, TaskStatus, TimelineEntry,
 };
 use jiff::Timestamp;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -22,7 +22,7 @@ use crate::{
     IncidentFilter, NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind,
     User,
 };
-use crate::{DocumentKind, RoleAssignment};
+use crate::{DocumentKind, NewAlert, RoleAssignment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Engine {
@@ -459,6 +459,30 @@ fn person_from_row(row: &AnyRow) -> Result<Person> {
         time_zone: row.try_get("time_zone")?,
         roles: serde_json::from_str(&roles)
             .map_err(|error| StoreError::Other(format!("column roles: {error}")))?,
+    })
+}
+
+const ALERT_COLUMNS: &str = "id, rule_id, title, severity, group_key, count, first_seen, last_seen, tags, sample, status, incident_id";
+
+fn alert_from_row(row: &AnyRow) -> Result<Alert> {
+    let severity: String = row.try_get("severity")?;
+    let status: String = row.try_get("status")?;
+    let group: String = row.try_get("group_key")?;
+    let tags: String = row.try_get("tags")?;
+    let sample: String = row.try_get("sample")?;
+    Ok(Alert {
+        id: row.try_get("id")?,
+        rule_id: row.try_get("rule_id")?,
+        title: row.try_get("title")?,
+        severity: parse_column::<Severity>("severity", &severity)?,
+        group: serde_json::from_str(&group).unwrap_or_default(),
+        count: u64::try_from(row.try_get::<i64, _>("count")?).unwrap_or(0),
+        first_seen: from_nanos(row.try_get("first_seen")?),
+        last_seen: from_nanos(row.try_get("last_seen")?),
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        status: AlertStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown alert status `{status}`")))?,
+        incident_id: row.try_get("incident_id")?,
+        sample: serde_json::from_str(&sample).unwrap_or_default(),
     })
 }
 
@@ -1295,5 +1319,126 @@ impl Store for SqlStore {
         );
         let rows = sqlx::query(&sql).bind(nanos(now)).fetch_all(&self.pool).await?;
         rows.iter().map(task_from_row).collect()
+    }
+
+    async fn record_alert(&self, alert: &NewAlert, suppression: jiff::SignedDuration, at: Timestamp) -> Result<(Alert, bool)> {
+        let key = firebreak_core::alert::group_key(&alert.group);
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let since = alert.first_seen.checked_sub(suppression).unwrap_or(alert.first_seen);
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE rule_id = $1 AND group_key = $2 AND last_seen >= $3 ORDER BY last_seen DESC LIMIT 1{}",
+            self.for_update()
+        );
+        let existing = sqlx::query(&sql).bind(alert.rule_id.as_str()).bind(key.as_str()).bind(nanos(since)).fetch_optional(&mut *tx).await?;
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let result = match existing {
+            Some(row) => {
+                let mut stored = alert_from_row(&row)?;
+                stored.count = stored.count.saturating_add(alert.count);
+                stored.first_seen = stored.first_seen.min(alert.first_seen);
+                stored.last_seen = stored.last_seen.max(alert.last_seen);
+                for line in &alert.sample {
+                    if stored.sample.len() < 10 && !stored.sample.contains(line) {
+                        stored.sample.push(line.clone());
+                    }
+                }
+                sqlx::query("UPDATE alerts SET count = $1, first_seen = $2, last_seen = $3, sample = $4, updated_at = $5 WHERE id = $6")
+                    .bind(count(stored.count))
+                    .bind(nanos(stored.first_seen))
+                    .bind(nanos(stored.last_seen))
+                    .bind(serde_json::to_string(&stored.sample).unwrap_or_default())
+                    .bind(nanos(at))
+                    .bind(stored.id)
+                    .execute(&mut *tx)
+                    .await?;
+                (stored, false)
+            }
+            None => {
+                let sql = format!(
+                    "INSERT INTO alerts (rule_id, title, severity, group_key, count, first_seen, last_seen, tags, sample, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, $10) RETURNING {ALERT_COLUMNS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(alert.rule_id.as_str())
+                    .bind(alert.title.as_str())
+                    .bind(alert.severity.as_str())
+                    .bind(key.as_str())
+                    .bind(count(alert.count))
+                    .bind(nanos(alert.first_seen))
+                    .bind(nanos(alert.last_seen))
+                    .bind(serde_json::to_string(&alert.tags).unwrap_or_default())
+                    .bind(serde_json::to_string(&alert.sample).unwrap_or_default())
+                    .bind(nanos(at))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                (alert_from_row(&row)?, true)
+            }
+        };
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn get_alert(&self, id: i64) -> Result<Alert> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => alert_from_row(&row),
+            None => Err(StoreError::NotFound(format!("alert {id}"))),
+        }
+    }
+
+    async fn list_alerts(&self, status: Option<AlertStatus>, limit: u32) -> Result<Vec<Alert>> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        let rows = match status {
+            Some(status) => {
+                let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE status = $1 ORDER BY id DESC LIMIT $2");
+                sqlx::query(&sql).bind(status.as_str()).bind(limit).fetch_all(&self.pool).await?
+            }
+            None => {
+                let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY id DESC LIMIT $1");
+                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
+            }
+        };
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn open_incident_for(&self, rule_id: &str, group_key: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id \
+             WHERE a.rule_id = $1 AND a.group_key = $2 AND i.status <> 'closed' ORDER BY a.id DESC LIMIT 1",
+        )
+        .bind(rule_id)
+        .bind(group_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| row.try_get::<i64, _>(0)).transpose()?)
+    }
+
+    async fn link_alert(&self, alert_id: i64, incident_id: i64, entry: NewEntry) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.incident_in(&mut tx, incident_id).await?;
+        let at = entry.occurred_at;
+        let done = sqlx::query("UPDATE alerts SET incident_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(incident_id)
+            .bind(nanos(at))
+            .bind(alert_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("alert {alert_id}")));
+        }
+        self.append_in(&mut tx, incident_id, entry, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_alert_status(&self, id: i64, status: AlertStatus, at: Timestamp) -> Result<Alert> {
+        let _guard = self.write_guard().await;
+        let sql = format!("UPDATE alerts SET status = $1, updated_at = $2 WHERE id = $3 RETURNING {ALERT_COLUMNS}");
+        match sqlx::query(&sql).bind(status.as_str()).bind(nanos(at)).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => alert_from_row(&row),
+            None => Err(StoreError::NotFound(format!("alert {id}"))),
+        }
     }
 }

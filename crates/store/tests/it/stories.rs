@@ -595,3 +595,46 @@ async fn the_team_holds_roles_and_tasks_come_due() {
         subject.finish().await;
     }
 }
+
+#[tokio::test]
+async fn firings_fold_into_one_alert_per_rule_and_group_per_suppression_period() {
+    use firebreak_core::AlertStatus;
+    use firebreak_store::NewAlert;
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let t0 = at("2026-08-01T10:00:00Z");
+        let hour = SignedDuration::from_hours(1);
+        let firing = |minutes: i64, ip: &str| NewAlert {
+            rule_id: "credential_stuffing".into(),
+            title: "Credential stuffing".into(),
+            severity: Severity::Sev2,
+            group: serde_json::json!({"source.ip": ip}).as_object().unwrap().clone(),
+            count: 5,
+            first_seen: t0 + SignedDuration::from_mins(minutes),
+            last_seen: t0 + SignedDuration::from_mins(minutes + 1),
+            tags: vec!["attack.t1110.004".into()],
+            sample: vec![format!("line {minutes}")],
+        };
+        let (first, created) = store.record_alert(&firing(0, "203.0.113.5"), hour, t0).await.unwrap();
+        assert!(created);
+        let (same, created) = store.record_alert(&firing(30, "203.0.113.5"), hour, t0).await.unwrap();
+        assert!(!created);
+        assert_eq!((same.id, same.count, same.sample.len()), (first.id, 10, 2));
+        let (other, created) = store.record_alert(&firing(31, "198.51.100.1"), hour, t0).await.unwrap();
+        assert!(created && other.id != first.id);
+        let (later, created) = store.record_alert(&firing(200, "203.0.113.5"), hour, t0).await.unwrap();
+        assert!(created && later.id != first.id, "a new suppression period, a new alert");
+
+        let incident = store.create_incident(&new_incident("stuffing", Severity::Sev2), "firebreak", t0).await.unwrap();
+        let key = firebreak_core::alert::group_key(&first.group);
+        assert_eq!(store.open_incident_for("credential_stuffing", &key).await.unwrap(), None);
+        let entry = NewEntry { kind: EntryKind::AlertLinked, occurred_at: t0, actor: "firebreak".into(), summary: "linked".into(), data: serde_json::json!({}) };
+        store.link_alert(first.id, incident.id, entry).await.unwrap();
+        assert_eq!(store.open_incident_for("credential_stuffing", &key).await.unwrap(), Some(incident.id));
+        let acked = store.set_alert_status(first.id, AlertStatus::Acknowledged, t0).await.unwrap();
+        assert_eq!((acked.status, acked.incident_id), (AlertStatus::Acknowledged, Some(incident.id)));
+        assert_eq!(store.list_alerts(Some(AlertStatus::New), 10).await.unwrap().len(), 2);
+        assert_eq!(store.list_alerts(None, 10).await.unwrap().len(), 3);
+        subject.finish().await;
+    }
+}
