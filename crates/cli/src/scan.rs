@@ -4,7 +4,6 @@
 //!
 //! Exit status of `scan`: 0 when nothing was found, 1 when there are findings, 2 on an error.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +13,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use firebreak_core::{Clock, SystemClock};
 use firebreak_detect::parse::detect_format::{Format, detect_format};
-use firebreak_detect::rules::RuleFile;
 use firebreak_detect::{RuleSet, ScanConfig, Scanner};
 
 use crate::Format as Output;
@@ -63,45 +61,8 @@ pub struct RulesTestArgs {
 
 /// Loads the built-in pack and the given directories. A broken file is an error naming it.
 pub fn load_rules(args: &RuleArgs) -> anyhow::Result<RuleSet> {
-    // The pack's threat-intelligence rule names this list; without files it is empty.
-    let mut lists: HashMap<String, Vec<String>> =
-        HashMap::from([("threat_intel".to_owned(), Vec::new())]);
-    for path in &args.threat_intel {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the list {}", path.display()))?;
-        let (entries, bad) = firebreak_detect::engine::parse_ip_list(&text);
-        if let Some(line) = bad.first() {
-            bail!("{}: line {line} is not an address or a CIDR range", path.display());
-        }
-        lists.entry("threat_intel".to_owned()).or_default().extend(entries);
-    }
-    let mut owned: Vec<(String, String)> = Vec::new();
-    if !args.no_builtin {
-        owned.extend(
-            firebreak_detect::pack::FILES
-                .iter()
-                .map(|(name, text)| ((*name).to_owned(), (*text).to_owned())),
-        );
-    }
-    for dir in &args.rules {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read the rules directory {}", dir.display()))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read the rule file {}", path.display()))?;
-            owned.push((path.display().to_string(), text));
-        }
-    }
-    let files: Vec<RuleFile<'_>> =
-        owned.iter().map(|(name, text)| RuleFile { name, text }).collect();
-    if files.is_empty() {
-        bail!("no rules: give --rules DIR or drop --no-builtin");
-    }
-    RuleSet::load(&files, &lists).map_err(|error| anyhow::anyhow!("{error}"))
+    firebreak_server::detection::load_rules(!args.no_builtin, &args.rules, &args.threat_intel)
+        .map_err(|error| anyhow::anyhow!(error))
 }
 
 fn open(path: &Path) -> anyhow::Result<(Box<dyn Read>, Option<u64>)> {
@@ -180,22 +141,13 @@ impl Progress {
     }
 }
 
-fn read_allowlist(path: &Path) -> anyhow::Result<firebreak_detect::engine::Allowlist> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the allowlist {}", path.display()))?;
-    let (allow, bad) = firebreak_detect::engine::Allowlist::parse(&text);
-    if let Some(line) = bad.first() {
-        bail!("{}: line {line} is neither an address, a range nor `user:NAME`", path.display());
-    }
-    Ok(allow)
-}
-
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let rules = Arc::new(load_rules(&args.rules)?);
     let mut config = ScanConfig::default();
     if let Some(path) = &args.allow {
-        config.allow = read_allowlist(path)?;
+        config.allow = firebreak_server::detection::read_allowlist(path)
+            .map_err(|error| anyhow::anyhow!(error))?;
     }
     let max = config.parse.max_line_len;
     let now = args.now.unwrap_or_else(|| SystemClock.now());

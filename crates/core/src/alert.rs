@@ -49,9 +49,14 @@ impl AlertStatus {
     }
 
     pub fn parse(text: &str) -> Option<AlertStatus> {
-        [AlertStatus::New, AlertStatus::Acknowledged, AlertStatus::FalsePositive, AlertStatus::Resolved]
-            .into_iter()
-            .find(|status| status.as_str() == text)
+        [
+            AlertStatus::New,
+            AlertStatus::Acknowledged,
+            AlertStatus::FalsePositive,
+            AlertStatus::Resolved,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
     }
 }
 

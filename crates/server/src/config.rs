@@ -26,6 +26,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub obligations: ObligationsConfig,
     pub evidence: EvidenceConfig,
+    pub detection: DetectionConfig,
+    pub incidents: IncidentsConfig,
 }
 
 impl Default for Config {
@@ -37,6 +39,8 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             obligations: ObligationsConfig::default(),
             evidence: EvidenceConfig::default(),
+            detection: DetectionConfig::default(),
+            incidents: IncidentsConfig::default(),
         }
     }
 }
@@ -50,6 +54,8 @@ impl fmt::Debug for Config {
             .field("ingest", &self.ingest)
             .field("obligations", &self.obligations)
             .field("evidence", &self.evidence)
+            .field("detection", &self.detection)
+            .field("incidents", &self.incidents)
             .finish()
     }
 }
@@ -82,6 +88,56 @@ pub struct IngestConfig {
 impl Default for IngestConfig {
     fn default() -> IngestConfig {
         IngestConfig { max_body_bytes: 16 << 20, max_event_bytes: 1 << 20, drain_batch: 20_000 }
+    }
+}
+
+/// Live detection on ingested events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    pub enabled: bool,
+    /// Load the built-in rule pack.
+    pub builtin_rules: bool,
+    /// Directories of Sigma rules to load as well.
+    pub rules: Vec<PathBuf>,
+    /// Threat-intelligence lists: one address or CIDR range per line.
+    pub threat_intel: Vec<PathBuf>,
+    /// Addresses, ranges and `user:NAME` lines that never raise an alert.
+    pub allow: Option<PathBuf>,
+    /// One alert per rule and group in this many seconds; later firings update its count.
+    pub suppression_secs: u64,
+    /// How late (seconds, by event time) an event may arrive and still count in its window.
+    pub lateness_secs: u64,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> DetectionConfig {
+        DetectionConfig {
+            enabled: true,
+            builtin_rules: true,
+            rules: Vec::new(),
+            threat_intel: Vec::new(),
+            allow: None,
+            suppression_secs: 3600,
+            lateness_secs: 120,
+        }
+    }
+}
+
+/// The incident policy: which alerts open incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// Open an incident from an alert (or add the alert to the open incident of the same rule
+    /// and group).
+    pub from_alerts: bool,
+    /// Only alerts at least this severe (SEV1 is the most severe).
+    pub min_severity: firebreak_core::Severity,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> IncidentsConfig {
+        IncidentsConfig { from_alerts: true, min_severity: firebreak_core::Severity::Sev3 }
     }
 }
 

@@ -16,16 +16,25 @@ use crate::spool::{Record, SpoolReader};
 #[derive(Debug, Clone)]
 pub struct DrainProgress(pub watch::Receiver<i64>);
 
+/// What the drain task works with.
+#[derive(Debug)]
+pub struct Drain {
+    pub store: Arc<dyn Store>,
+    pub reader: SpoolReader,
+    /// Events per store transaction, at most.
+    pub batch: usize,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    /// Where the last stored sequence number is published.
+    pub progress: watch::Sender<i64>,
+    pub stop: watch::Receiver<bool>,
+    /// Live detection's input, when it is on.
+    pub detect: Option<tokio::sync::mpsc::Sender<crate::detection::Batch>>,
+}
+
 /// Runs until `stop` turns true and everything committed before then is stored.
-pub async fn run(
-    store: Arc<dyn Store>,
-    mut reader: SpoolReader,
-    batch: usize,
-    metrics: Arc<Metrics>,
-    clock: Arc<dyn Clock>,
-    progress: watch::Sender<i64>,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(drain: Drain) {
+    let Drain { store, mut reader, batch, metrics, clock, progress, mut stop, detect } = drain;
     let mut committed = reader.watch();
     loop {
         let (back, read) = match tokio::task::spawn_blocking(move || {
@@ -65,9 +74,20 @@ pub async fn run(
             // Decoded afresh on each attempt: the store takes the rows, and retries are rare.
             let (rows, audits) = decode(&records, clock.now());
             let count = rows.len() as u64;
+            let batch: Option<crate::detection::Batch> = detect
+                .as_ref()
+                .map(|_| rows.iter().map(|row| (row.received_at, row.doc.clone())).collect());
             match store.insert_events(rows, audits, checkpoint).await {
                 Ok(()) => {
                     metrics.events_stored.add(count);
+                    // Detection sees events once they are stored, in the order they came.
+                    if let (Some(detect), Some(batch)) = (&detect, batch)
+                        && detect.send(batch).await.is_err()
+                    {
+                        tracing::error!(
+                            "The detection engine stopped; events are stored but not scanned."
+                        );
+                    }
                     break;
                 }
                 Err(error) => {

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod detection;
 pub mod drain;
 pub mod error;
 pub mod evidence;
@@ -63,6 +64,7 @@ pub struct SpoolAudited;
     modifiers(&SecurityAddon),
     tags(
         (name = "ingest", description = "Events in and out"),
+        (name = "alerts", description = "Alerts from live detection"),
         (name = "incidents", description = "Incidents and their hash-chained timeline"),
         (name = "investigation", description = "Searching stored events"),
         (name = "evidence", description = "Evidence with chain of custody"),
@@ -125,6 +127,9 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::tasks::update))
         .routes(routes!(api::tasks::overdue))
         .routes(routes!(api::damage::put, api::damage::get))
+        .routes(routes!(api::alerts::list))
+        .routes(routes!(api::alerts::get))
+        .routes(routes!(api::alerts::acknowledge))
         .routes(routes!(api::auth::setup))
         .routes(routes!(api::auth::login))
         .routes(routes!(api::auth::create_token, api::auth::list_tokens))
@@ -270,6 +275,8 @@ pub async fn create_admin(
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error("detection: {0}")]
+    Detection(String),
     #[error("cannot open the ingest spool in {dir}: {error}")]
     Spool { dir: String, error: std::io::Error },
     #[error(transparent)]
@@ -300,17 +307,39 @@ pub async fn serve(
     }
     let metrics = Arc::new(Metrics::default());
     metrics.store_checkpoint.set(checkpoint);
+    let detector = if config.detection.enabled {
+        Some(
+            detection::start(
+                &config.detection,
+                config.incidents.clone(),
+                &config.data_dir,
+                store.clone(),
+                clock.clone(),
+                metrics.clone(),
+            )
+            .map_err(ServeError::Detection)?,
+        )
+    } else {
+        None
+    };
+    let (detect_tx, detector_parts) = match detector {
+        Some(detection::Detector { events, engine, alerts }) => {
+            (Some(events), Some((engine, alerts)))
+        }
+        None => (None, None),
+    };
     let (drained_tx, drained_rx) = watch::channel(checkpoint);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let drain = tokio::spawn(drain::run(
-        store.clone(),
+    let drain = tokio::spawn(drain::run(drain::Drain {
+        store: store.clone(),
         reader,
-        config.ingest.drain_batch,
-        metrics.clone(),
-        clock.clone(),
-        drained_tx,
-        stop_rx,
-    ));
+        batch: config.ingest.drain_batch,
+        metrics: metrics.clone(),
+        clock: clock.clone(),
+        progress: drained_tx,
+        stop: stop_rx,
+        detect: detect_tx,
+    }));
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let data_dir = config.data_dir.clone();
     let state = AppState {
@@ -332,11 +361,24 @@ pub async fn serve(
     tracing::info!("Stopped taking requests; moving the rest of the spool into the store.");
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(grace, drain).await {
+    let mut drain = drain;
+    match tokio::time::timeout(grace, &mut drain).await {
         Ok(_) => tracing::info!("Everything accepted is in the store."),
-        Err(_) => tracing::warn!(
-            "Shutdown grace period over; what remains in the spool is replayed at the next start."
-        ),
+        Err(_) => {
+            // Stop it, so that the detector's input closes; the spool keeps the rest.
+            drain.abort();
+            tracing::warn!(
+                "Shutdown grace period over; what remains in the spool is replayed at the next start."
+            );
+        }
+    }
+    // The drain has ended, so the detector's input is closed: it finishes, saves its state,
+    // and the alert task writes the last alerts.
+    if let Some((engine, alerts)) = detector_parts {
+        let _ = tokio::task::spawn_blocking(move || engine.join()).await;
+        if tokio::time::timeout(grace, alerts).await.is_err() {
+            tracing::warn!("Shutdown grace period over before the last alerts were written.");
+        }
     }
     Ok(())
 }

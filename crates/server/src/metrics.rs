@@ -38,6 +38,8 @@ pub struct Metrics {
     pub http_requests: Counter,
     pub http_server_errors: Counter,
     pub auth_failures: Counter,
+    pub alerts_created: Counter,
+    pub incidents_opened: Counter,
 }
 
 impl Metrics {

@@ -480,7 +480,8 @@ fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         first_seen: from_nanos(row.try_get("first_seen")?),
         last_seen: from_nanos(row.try_get("last_seen")?),
         tags: serde_json::from_str(&tags).unwrap_or_default(),
-        status: AlertStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown alert status `{status}`")))?,
+        status: AlertStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("unknown alert status `{status}`")))?,
         incident_id: row.try_get("incident_id")?,
         sample: serde_json::from_str(&sample).unwrap_or_default(),
     })
@@ -1321,7 +1322,12 @@ impl Store for SqlStore {
         rows.iter().map(task_from_row).collect()
     }
 
-    async fn record_alert(&self, alert: &NewAlert, suppression: jiff::SignedDuration, at: Timestamp) -> Result<(Alert, bool)> {
+    async fn record_alert(
+        &self,
+        alert: &NewAlert,
+        suppression: jiff::SignedDuration,
+        at: Timestamp,
+    ) -> Result<(Alert, bool)> {
         let key = firebreak_core::alert::group_key(&alert.group);
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
@@ -1330,7 +1336,12 @@ impl Store for SqlStore {
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE rule_id = $1 AND group_key = $2 AND last_seen >= $3 ORDER BY last_seen DESC LIMIT 1{}",
             self.for_update()
         );
-        let existing = sqlx::query(&sql).bind(alert.rule_id.as_str()).bind(key.as_str()).bind(nanos(since)).fetch_optional(&mut *tx).await?;
+        let existing = sqlx::query(&sql)
+            .bind(alert.rule_id.as_str())
+            .bind(key.as_str())
+            .bind(nanos(since))
+            .fetch_optional(&mut *tx)
+            .await?;
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let result = match existing {
             Some(row) => {
@@ -1391,7 +1402,9 @@ impl Store for SqlStore {
         let limit = i64::from(limit.clamp(1, 1000));
         let rows = match status {
             Some(status) => {
-                let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE status = $1 ORDER BY id DESC LIMIT $2");
+                let sql = format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE status = $1 ORDER BY id DESC LIMIT $2"
+                );
                 sqlx::query(&sql).bind(status.as_str()).bind(limit).fetch_all(&self.pool).await?
             }
             None => {
@@ -1435,8 +1448,16 @@ impl Store for SqlStore {
 
     async fn set_alert_status(&self, id: i64, status: AlertStatus, at: Timestamp) -> Result<Alert> {
         let _guard = self.write_guard().await;
-        let sql = format!("UPDATE alerts SET status = $1, updated_at = $2 WHERE id = $3 RETURNING {ALERT_COLUMNS}");
-        match sqlx::query(&sql).bind(status.as_str()).bind(nanos(at)).bind(id).fetch_optional(&self.pool).await? {
+        let sql = format!(
+            "UPDATE alerts SET status = $1, updated_at = $2 WHERE id = $3 RETURNING {ALERT_COLUMNS}"
+        );
+        match sqlx::query(&sql)
+            .bind(status.as_str())
+            .bind(nanos(at))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        {
             Some(row) => alert_from_row(&row),
             None => Err(StoreError::NotFound(format!("alert {id}"))),
         }

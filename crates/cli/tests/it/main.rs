@@ -7,6 +7,7 @@ mod bad_input;
 mod durability;
 mod evidence;
 mod investigation;
+mod live;
 mod obligations;
 mod routes;
 mod scan;

@@ -2,6 +2,7 @@
 //! checks its role first; its `#[utoipa::path]` names that role as the security scope, so that
 //! the OpenAPI document says exactly what each route needs.
 
+pub mod alerts;
 pub mod auth;
 pub mod damage;
 pub mod events;

@@ -615,24 +615,43 @@ async fn firings_fold_into_one_alert_per_rule_and_group_per_suppression_period()
             tags: vec!["attack.t1110.004".into()],
             sample: vec![format!("line {minutes}")],
         };
-        let (first, created) = store.record_alert(&firing(0, "203.0.113.5"), hour, t0).await.unwrap();
+        let (first, created) =
+            store.record_alert(&firing(0, "203.0.113.5"), hour, t0).await.unwrap();
         assert!(created);
-        let (same, created) = store.record_alert(&firing(30, "203.0.113.5"), hour, t0).await.unwrap();
+        let (same, created) =
+            store.record_alert(&firing(30, "203.0.113.5"), hour, t0).await.unwrap();
         assert!(!created);
         assert_eq!((same.id, same.count, same.sample.len()), (first.id, 10, 2));
-        let (other, created) = store.record_alert(&firing(31, "198.51.100.1"), hour, t0).await.unwrap();
+        let (other, created) =
+            store.record_alert(&firing(31, "198.51.100.1"), hour, t0).await.unwrap();
         assert!(created && other.id != first.id);
-        let (later, created) = store.record_alert(&firing(200, "203.0.113.5"), hour, t0).await.unwrap();
+        let (later, created) =
+            store.record_alert(&firing(200, "203.0.113.5"), hour, t0).await.unwrap();
         assert!(created && later.id != first.id, "a new suppression period, a new alert");
 
-        let incident = store.create_incident(&new_incident("stuffing", Severity::Sev2), "firebreak", t0).await.unwrap();
+        let incident = store
+            .create_incident(&new_incident("stuffing", Severity::Sev2), "firebreak", t0)
+            .await
+            .unwrap();
         let key = firebreak_core::alert::group_key(&first.group);
         assert_eq!(store.open_incident_for("credential_stuffing", &key).await.unwrap(), None);
-        let entry = NewEntry { kind: EntryKind::AlertLinked, occurred_at: t0, actor: "firebreak".into(), summary: "linked".into(), data: serde_json::json!({}) };
+        let entry = NewEntry {
+            kind: EntryKind::AlertLinked,
+            occurred_at: t0,
+            actor: "firebreak".into(),
+            summary: "linked".into(),
+            data: serde_json::json!({}),
+        };
         store.link_alert(first.id, incident.id, entry).await.unwrap();
-        assert_eq!(store.open_incident_for("credential_stuffing", &key).await.unwrap(), Some(incident.id));
+        assert_eq!(
+            store.open_incident_for("credential_stuffing", &key).await.unwrap(),
+            Some(incident.id)
+        );
         let acked = store.set_alert_status(first.id, AlertStatus::Acknowledged, t0).await.unwrap();
-        assert_eq!((acked.status, acked.incident_id), (AlertStatus::Acknowledged, Some(incident.id)));
+        assert_eq!(
+            (acked.status, acked.incident_id),
+            (AlertStatus::Acknowledged, Some(incident.id))
+        );
         assert_eq!(store.list_alerts(Some(AlertStatus::New), 10).await.unwrap().len(), 2);
         assert_eq!(store.list_alerts(None, 10).await.unwrap().len(), 3);
         subject.finish().await;

@@ -1,0 +1,91 @@
+//! Live detection end to end: a credential-stuffing burst posted to the ingest API becomes a
+//! stored alert and an open incident, with the alert on the incident's timeline.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Server;
+
+#[tokio::test]
+async fn a_credential_stuffing_burst_becomes_an_alert_and_an_incident() {
+    let (_dir, server) = Server::start_fresh();
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    let client = reqwest::Client::new();
+    let mut burst = String::new();
+    for n in 0..12 {
+        burst.push_str(&format!(
+            "{{\"@timestamp\":\"2026-09-01T02:00:{n:02}Z\",\"event\":{{\"category\":\"authentication\",\"action\":\"login\",\"outcome\":\"failure\"}},\"source\":{{\"ip\":\"203.0.113.77\"}},\"user\":{{\"name\":\"customer{n}@example.org\"}},\"url\":{{\"path\":\"/api/login\"}}}}\n"
+        ));
+    }
+    // And someone who only mistyped once, who must not appear.
+    burst.push_str("{\"@timestamp\":\"2026-09-01T02:00:30Z\",\"event\":{\"category\":\"authentication\",\"outcome\":\"failure\"},\"source\":{\"ip\":\"192.0.2.44\"},\"user\":{\"name\":\"bob\"}}\n");
+    client
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(&ingest)
+        .body(burst)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    // Wait until the alert is stored and linked to its incident (asynchronous by design).
+    let mut alerts: Vec<Value> = Vec::new();
+    for _ in 0..500 {
+        alerts = client
+            .get(server.url("/api/v1/alerts"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if alerts
+            .iter()
+            .any(|a| a["rule_id"] == "credential_stuffing" && !a["incident_id"].is_null())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let incidents: Vec<Value> = client
+        .get(server.url("/api/v1/incidents"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stuffing = alerts
+        .iter()
+        .find(|a| a["rule_id"] == "credential_stuffing")
+        .unwrap_or_else(|| panic!("no credential_stuffing alert in {alerts:?}"));
+    assert_eq!(stuffing["group"], serde_json::json!({"source.ip": "203.0.113.77"}));
+    assert!(alerts.iter().all(|a| a["group"]["source.ip"] != "192.0.2.44"), "{alerts:?}");
+    let incident = incidents
+        .iter()
+        .find(|i| i["id"] == stuffing["incident_id"])
+        .expect("the alert's incident is open");
+    assert_eq!(incident["status"], "detected");
+    assert!(incident["title"].as_str().unwrap().contains("203.0.113.77"), "{incident}");
+
+    let id = incident["id"].to_string();
+    let shown = String::from_utf8_lossy(&server.cli(&admin, &["incident", "show", &id]).stdout)
+        .into_owned();
+    assert!(shown.contains("alert_linked") && shown.contains("Credential stuffing"), "{shown}");
+    let acked: Value = client
+        .post(server.url(&format!("/api/v1/alerts/{}/acknowledge", stuffing["id"])))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(acked["status"], "acknowledged");
+    server.stop();
+}

@@ -1,0 +1,299 @@
+//! Live detection: events moved into the store are fed, in order, to the same engine
+//! `firebreak scan` uses; its findings become alerts, and the incident policy turns alerts into
+//! incidents (or adds them to the open incident of the same rule and group).
+//!
+//! The engine runs on a thread of its own (it is CPU work with state), fed by the drain through
+//! a bounded channel; alerts are written by an async task. The engine's window state is saved to
+//! `data_dir/detection-state.json` every minute and at shutdown, and restored at start, so
+//! windows survive a restart. (After a crash, the events between the last save and the crash
+//! are not re-fed: their windows start again. Decided so because replaying them would need the
+//! spool kept longer than the store needs it.)
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use firebreak_core::{Clock, EntryKind, Event, NewEntry, NewIncident};
+use firebreak_detect::engine::Allowlist;
+use firebreak_detect::rules::RuleFile;
+use firebreak_detect::{Finding, RuleSet, ScanConfig, Scanner, Snapshot};
+use firebreak_store::{NewAlert, Store};
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::mpsc;
+
+use crate::config::{DetectionConfig, IncidentsConfig};
+use crate::metrics::Metrics;
+
+/// Loads the built-in pack (unless left out) and every `*.yml`/`*.yaml` in `dirs`, with the
+/// threat-intelligence lists. A broken file is an error naming it.
+pub fn load_rules(
+    builtin: bool,
+    dirs: &[PathBuf],
+    threat_intel: &[PathBuf],
+) -> Result<RuleSet, String> {
+    // The pack's threat-intelligence rule names this list; without files it is empty.
+    let mut lists: HashMap<String, Vec<String>> =
+        HashMap::from([("threat_intel".to_owned(), Vec::new())]);
+    for path in threat_intel {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read the list {}: {error}", path.display()))?;
+        let (entries, bad) = firebreak_detect::engine::parse_ip_list(&text);
+        if let Some(line) = bad.first() {
+            return Err(format!(
+                "{}: line {line} is not an address or a CIDR range",
+                path.display()
+            ));
+        }
+        lists.entry("threat_intel".to_owned()).or_default().extend(entries);
+    }
+    let mut owned: Vec<(String, String)> = Vec::new();
+    if builtin {
+        owned.extend(
+            firebreak_detect::pack::FILES
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), (*text).to_owned())),
+        );
+    }
+    for dir in dirs {
+        let entries = std::fs::read_dir(dir).map_err(|error| {
+            format!("cannot read the rules directory {}: {error}", dir.display())
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                format!("cannot read the rule file {}: {error}", path.display())
+            })?;
+            owned.push((path.display().to_string(), text));
+        }
+    }
+    if owned.is_empty() {
+        return Err("no detection rules: load the built-in pack or give rule directories".into());
+    }
+    let files: Vec<RuleFile<'_>> =
+        owned.iter().map(|(name, text)| RuleFile { name, text }).collect();
+    RuleSet::load(&files, &lists).map_err(|error| error.to_string())
+}
+
+/// Reads an allowlist file (addresses, ranges, `user:NAME`), naming a bad line.
+pub fn read_allowlist(path: &Path) -> Result<Allowlist, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the allowlist {}: {error}", path.display()))?;
+    let (allow, bad) = Allowlist::parse(&text);
+    match bad.first() {
+        Some(line) => Err(format!(
+            "{}: line {line} is neither an address, a range nor `user:NAME`",
+            path.display()
+        )),
+        None => Ok(allow),
+    }
+}
+
+/// Events for the engine: when each was received, and the event as received.
+pub type Batch = Vec<(Timestamp, String)>;
+
+/// The running detector: send it batches of stored events.
+#[derive(Debug)]
+pub struct Detector {
+    pub events: mpsc::Sender<Batch>,
+    pub engine: std::thread::JoinHandle<()>,
+    pub alerts: tokio::task::JoinHandle<()>,
+}
+
+/// Builds the engine from configuration, restores its state, and starts its thread and the
+/// alert task. Errors (a broken rule file, a bad allowlist) stop the server from starting.
+pub fn start(
+    config: &DetectionConfig,
+    policy: IncidentsConfig,
+    data_dir: &Path,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+) -> Result<Detector, String> {
+    let rules = Arc::new(load_rules(config.builtin_rules, &config.rules, &config.threat_intel)?);
+    let mut scan = ScanConfig {
+        suppression: i64::try_from(config.suppression_secs).unwrap_or(i64::MAX),
+        lateness: i64::try_from(config.lateness_secs).unwrap_or(i64::MAX),
+        ..ScanConfig::default()
+    };
+    if let Some(path) = &config.allow {
+        scan.allow = read_allowlist(path)?;
+    }
+    let state_path = data_dir.join("detection-state.json");
+    let scanner = match std::fs::read(&state_path) {
+        Ok(bytes) => match serde_json::from_slice::<Snapshot>(&bytes) {
+            Ok(snapshot) => Scanner::restore(rules.clone(), scan, snapshot),
+            Err(error) => {
+                tracing::warn!(%error, "The saved detection state does not read; windows start empty.");
+                Scanner::new(rules.clone(), scan)
+            }
+        },
+        Err(_) => Scanner::new(rules.clone(), scan),
+    };
+    tracing::info!(rules = rules.rules.len(), "Live detection is on.");
+    let (events_tx, events_rx) = mpsc::channel::<Batch>(64);
+    let (findings_tx, findings_rx) = mpsc::channel::<Vec<Finding>>(256);
+    let engine = std::thread::Builder::new()
+        .name("detection".into())
+        .spawn(move || run_engine(scanner, events_rx, findings_tx, &state_path))
+        .map_err(|error| format!("cannot start the detection thread: {error}"))?;
+    let suppression =
+        SignedDuration::from_secs(i64::try_from(config.suppression_secs).unwrap_or(i64::MAX / 2));
+    let alerts = tokio::spawn(run_alerts(store, clock, metrics, policy, suppression, findings_rx));
+    Ok(Detector { events: events_tx, engine, alerts })
+}
+
+fn run_engine(
+    mut scanner: Scanner,
+    mut events: mpsc::Receiver<Batch>,
+    findings: mpsc::Sender<Vec<Finding>>,
+    state_path: &Path,
+) {
+    let mut saved = Instant::now();
+    while let Some(batch) = events.blocking_recv() {
+        for (received, doc) in &batch {
+            match Event::from_json(doc.as_bytes(), *received) {
+                Ok(event) => scanner.feed_event(&event, doc),
+                Err(error) => {
+                    tracing::warn!(%error, "A stored event does not read as an event; detection skipped it.")
+                }
+            }
+        }
+        let found = scanner.take_findings();
+        if !found.is_empty() && findings.blocking_send(found).is_err() {
+            tracing::error!("The alert writer stopped; findings are lost.");
+        }
+        if saved.elapsed() > Duration::from_secs(60) {
+            save(&scanner, state_path);
+            saved = Instant::now();
+        }
+    }
+    scanner.sweep();
+    let found = scanner.take_findings();
+    if !found.is_empty() {
+        let _ = findings.blocking_send(found);
+    }
+    save(&scanner, state_path);
+}
+
+/// Writes the engine's state atomically: a temporary file, synced, renamed over the old one.
+fn save(scanner: &Scanner, path: &Path) {
+    let temp = path.with_extension("json.tmp");
+    let written = serde_json::to_vec(&scanner.snapshot())
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&temp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(error) = written {
+        tracing::warn!(%error, "Could not save the detection state.");
+    }
+}
+
+async fn run_alerts(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    policy: IncidentsConfig,
+    suppression: SignedDuration,
+    mut findings: mpsc::Receiver<Vec<Finding>>,
+) {
+    while let Some(batch) = findings.recv().await {
+        for finding in batch {
+            if let Err(error) =
+                handle(&*store, &*clock, &metrics, &policy, suppression, finding).await
+            {
+                tracing::error!(%error, "Could not record an alert.");
+            }
+        }
+    }
+}
+
+async fn handle(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    metrics: &Metrics,
+    policy: &IncidentsConfig,
+    suppression: SignedDuration,
+    finding: Finding,
+) -> Result<(), firebreak_store::StoreError> {
+    let group: serde_json::Map<String, serde_json::Value> = finding
+        .group
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    let new = NewAlert {
+        rule_id: finding.rule_id.clone(),
+        title: finding.title.clone(),
+        severity: finding.severity,
+        group,
+        count: finding.count,
+        first_seen: finding.first_seen,
+        last_seen: finding.last_seen,
+        tags: finding.tags.clone(),
+        sample: finding.sample.clone(),
+    };
+    let now = clock.now();
+    let (alert, created) = store.record_alert(&new, suppression, now).await?;
+    if !created {
+        return Ok(());
+    }
+    metrics.alerts_created.add(1);
+    let describe: Vec<String> = finding.group.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let describe = describe.join(", ");
+    tracing::info!(rule = %alert.rule_id, group = %describe, count = alert.count, "A rule fired.");
+    if !policy.from_alerts || alert.severity > policy.min_severity || alert.incident_id.is_some() {
+        return Ok(());
+    }
+    let key = firebreak_core::alert::group_key(&alert.group);
+    let incident_id = match store.open_incident_for(&alert.rule_id, &key).await? {
+        Some(id) => id,
+        None => {
+            let incident = store
+                .create_incident(
+                    &NewIncident {
+                        title: format!("{}: {describe}", alert.title).chars().take(200).collect(),
+                        summary: format!(
+                            "Opened by firebreak from alert {} (rule {}).",
+                            alert.id, alert.rule_id
+                        ),
+                        severity: alert.severity,
+                        drill: false,
+                    },
+                    "firebreak",
+                    now,
+                )
+                .await?;
+            metrics.incidents_opened.add(1);
+            tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
+            incident.id
+        }
+    };
+    let entry = NewEntry {
+        kind: EntryKind::AlertLinked,
+        occurred_at: alert.first_seen,
+        actor: "firebreak".into(),
+        summary: format!(
+            "Alert {}: {} ({describe}, {} events)",
+            alert.id, alert.title, alert.count
+        ),
+        data: serde_json::json!({
+            "alert_id": alert.id,
+            "rule_id": alert.rule_id,
+            "group": alert.group,
+            "count": alert.count,
+            "first_seen": alert.first_seen,
+            "last_seen": alert.last_seen,
+            "tags": alert.tags,
+            "sample": alert.sample,
+        }),
+    };
+    store.link_alert(alert.id, incident_id, entry).await
+}
