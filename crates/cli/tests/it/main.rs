@@ -11,6 +11,7 @@ mod live;
 mod obligations;
 mod routes;
 mod scan;
+mod scenario;
 mod secrets;
 mod tamper;
 mod team;
@@ -36,7 +37,7 @@ pub struct Server {
     pub port: u16,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -55,12 +56,18 @@ impl Server {
 
     /// Starts a server with a log filter and somewhere for its log to go.
     pub fn start_logging(dir: &Path, port: u16, filter: &str, log: Stdio) -> Server {
+        let database = format!("sqlite://{}", dir.join("firebreak.db").display());
+        Server::start_on(dir, port, &database, filter, log)
+    }
+
+    /// Starts a server on a given database.
+    pub fn start_on(dir: &Path, port: u16, database: &str, filter: &str, log: Stdio) -> Server {
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--database")
-            .arg(format!("sqlite://{}", dir.join("firebreak.db").display()))
+            .arg(database)
             .arg("--data-dir")
             .arg(dir.join("data"))
             .env("FIREBREAK_LOG", filter)
