@@ -28,6 +28,7 @@ pub struct Config {
     pub evidence: EvidenceConfig,
     pub detection: DetectionConfig,
     pub incidents: IncidentsConfig,
+    pub sources: crate::sources::SourcesConfig,
 }
 
 impl Default for Config {
@@ -41,6 +42,7 @@ impl Default for Config {
             evidence: EvidenceConfig::default(),
             detection: DetectionConfig::default(),
             incidents: IncidentsConfig::default(),
+            sources: crate::sources::SourcesConfig::default(),
         }
     }
 }
@@ -56,6 +58,7 @@ impl fmt::Debug for Config {
             .field("evidence", &self.evidence)
             .field("detection", &self.detection)
             .field("incidents", &self.incidents)
+            .field("sources", &self.sources)
             .finish()
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod evidence;
 pub mod ingest;
 pub mod metrics;
+pub mod sources;
 pub mod spool;
 
 use std::future::Future;
@@ -342,6 +343,15 @@ pub async fn serve(
     }));
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let data_dir = config.data_dir.clone();
+    let (sources_stop, sources_stop_rx) = watch::channel(false);
+    let source_tasks = sources::start(
+        &config.sources,
+        spool.clone(),
+        clock.clone(),
+        metrics.clone(),
+        sources_stop_rx,
+    )
+    .await?;
     let state = AppState {
         store: store.clone(),
         config: Arc::new(config),
@@ -357,6 +367,13 @@ pub async fn serve(
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
+    // The syslog sources flush what they hold and let go of the spool.
+    let _ = sources_stop.send(true);
+    for mut task in source_tasks {
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
     // The router and every spool handle are gone: the writer thread ends once it has synced.
     tracing::info!("Stopped taking requests; moving the rest of the spool into the store.");
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;

@@ -40,6 +40,7 @@ pub struct Metrics {
     pub auth_failures: Counter,
     pub alerts_created: Counter,
     pub incidents_opened: Counter,
+    pub syslog_unreadable: Counter,
 }
 
 impl Metrics {
@@ -82,6 +83,21 @@ impl Metrics {
             "firebreak_auth_failures_total",
             "Requests refused for a missing or invalid token.",
             self.auth_failures.get(),
+        );
+        counter(
+            "firebreak_alerts_created_total",
+            "Alerts opened by live detection.",
+            self.alerts_created.get(),
+        );
+        counter(
+            "firebreak_incidents_opened_total",
+            "Incidents opened from alerts by the incident policy.",
+            self.incidents_opened.get(),
+        );
+        counter(
+            "firebreak_syslog_unreadable_total",
+            "Syslog messages no parser could read (dropped).",
+            self.syslog_unreadable.get(),
         );
         let committed = self.spool_committed.get();
         let checkpoint = self.store_checkpoint.get();

@@ -13,6 +13,7 @@ mod routes;
 mod scan;
 mod scenario;
 mod secrets;
+mod syslog;
 mod tamper;
 mod team;
 
@@ -62,7 +63,35 @@ impl Server {
 
     /// Starts a server on a given database.
     pub fn start_on(dir: &Path, port: u16, database: &str, filter: &str, log: Stdio) -> Server {
-        let mut child = Command::new(BIN)
+        Server::spawn(dir, port, database, None, filter, log)
+    }
+
+    /// Starts a server with a configuration file as well.
+    pub fn start_on_with_config(
+        dir: &Path,
+        port: u16,
+        database: &str,
+        config: &Path,
+        log: Stdio,
+    ) -> Server {
+        Server::spawn(dir, port, database, Some(config), "warn", log)
+    }
+
+    fn spawn(
+        dir: &Path,
+        port: u16,
+        database: &str,
+        config: Option<&Path>,
+        filter: &str,
+        log: Stdio,
+    ) -> Server {
+        let mut command = Command::new(BIN);
+        if let Some(config) = config {
+            command.env("FIREBREAK_CONFIG", config);
+        } else {
+            command.env_remove("FIREBREAK_CONFIG");
+        }
+        let mut child = command
             .arg("serve")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -71,7 +100,6 @@ impl Server {
             .arg("--data-dir")
             .arg(dir.join("data"))
             .env("FIREBREAK_LOG", filter)
-            .env_remove("FIREBREAK_CONFIG")
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
