@@ -20,6 +20,11 @@ pub struct Hash(pub [u8; 32]);
 impl Hash {
     pub const ZERO: Hash = Hash([0; 32]);
 
+    /// The SHA-256 of `bytes`.
+    pub fn sha256(bytes: &[u8]) -> Hash {
+        Hash(Sha256::digest(bytes).into())
+    }
+
     pub fn to_hex(&self) -> String {
         let mut text = String::with_capacity(64);
         for byte in self.0 {

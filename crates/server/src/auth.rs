@@ -13,7 +13,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
 use firebreak_core::AccessRole;
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -45,8 +44,7 @@ pub fn new_token() -> Result<(Secret, String), ApiError> {
 /// SHA-256 of a token, hex. A token is 256 random bits, so a fast hash is enough: there is
 /// nothing to brute-force.
 pub fn hash_token(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    firebreak_core::Hash::sha256(secret.as_bytes()).to_hex()
 }
 
 /// The shortest password accepted.

@@ -50,12 +50,19 @@ impl BlobStore {
         valid.then(|| self.dir.join("sha256").join(&sha256[..2]).join(sha256))
     }
 
-    pub async fn writer(&self, limit: u64) -> io::Result<BlobWriter> {
+    /// A fresh path in the store's own temporary folder (same file system as the blobs, so a
+    /// rename into place is atomic), named `PREFIX` + 128 random bits + `suffix`.
+    pub async fn temp_path(&self, prefix: &str, suffix: &str) -> io::Result<PathBuf> {
         let temp_dir = self.dir.join("tmp");
         tokio::fs::create_dir_all(&temp_dir).await?;
         let mut name = [0u8; 16];
         getrandom::fill(&mut name).map_err(|error| io::Error::other(error.to_string()))?;
-        let temp = temp_dir.join(name.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let random: String = name.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(temp_dir.join(format!("{prefix}{random}{suffix}")))
+    }
+
+    pub async fn writer(&self, limit: u64) -> io::Result<BlobWriter> {
+        let temp = self.temp_path("", "").await?;
         let file = tokio::fs::File::create(&temp).await?;
         Ok(BlobWriter { file, temp, hasher: Sha256::new(), size: 0, limit })
     }
@@ -110,11 +117,7 @@ fn hash_file(path: &Path) -> io::Result<(String, u64)> {
         hasher.update(&buffer[..read]);
         size += read as u64;
     }
-    Ok((hex(&hasher.finalize()), size))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok((firebreak_core::Hash(hasher.finalize().into()).to_hex(), size))
 }
 
 impl BlobWriter {
@@ -133,7 +136,7 @@ impl BlobWriter {
     pub async fn finish(mut self, store: &BlobStore) -> Result<(String, u64), BlobError> {
         self.file.flush().await?;
         self.file.sync_all().await?;
-        let sha256 = hex(&self.hasher.finalize());
+        let sha256 = firebreak_core::Hash(self.hasher.finalize().into()).to_hex();
         let path = store.path(&sha256).ok_or_else(|| io::Error::other("bad hash"))?;
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;

@@ -435,7 +435,11 @@ pub async fn export(
         "evidence": items,
         "custody": custody_log,
     });
-    let temp = tempfile_in(&state).await?;
+    let temp = state
+        .blobs
+        .temp_path("export-", ".zip")
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
     let path = temp.clone();
     let built = tokio::task::spawn_blocking(move || write_zip(&path, &files, &manifest))
         .await
@@ -459,17 +463,6 @@ pub async fn export(
         .map_err(|error| ApiError::Internal(error.to_string()))
 }
 
-async fn tempfile_in(state: &AppState) -> Result<std::path::PathBuf, ApiError> {
-    let dir = state.config.data_dir.join("evidence").join("tmp");
-    tokio::fs::create_dir_all(&dir).await.map_err(|error| ApiError::Internal(error.to_string()))?;
-    let mut name = [0u8; 16];
-    getrandom::fill(&mut name).map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(dir.join(format!(
-        "export-{}.zip",
-        name.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )))
-}
-
 fn write_zip(
     path: &std::path::Path,
     files: &[(String, std::path::PathBuf, String)],
@@ -491,9 +484,7 @@ fn write_zip(
     let manifest_bytes = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
     zip.start_file("manifest.json", options).map_err(std::io::Error::other)?;
     zip.write_all(&manifest_bytes)?;
-    use sha2::Digest;
-    let manifest_sum: String =
-        sha2::Sha256::digest(&manifest_bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let manifest_sum = firebreak_core::Hash::sha256(&manifest_bytes).to_hex();
     sums.push_str(&format!("{manifest_sum}  manifest.json\n"));
     zip.start_file("SHA256SUMS", options).map_err(std::io::Error::other)?;
     zip.write_all(sums.as_bytes())?;
