@@ -224,24 +224,14 @@ async fn batch(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut parser = Reader::new();
-    let mut payload = Vec::new();
-    let mut count = 0u32;
-    let mut last_peer = None;
+    let mut pending = Pending::default();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         let mut ticked = false;
         let stopping = tokio::select! {
             next = lines.recv() => match next {
                 Some((peer, message)) => {
-                    match parser.read(&message, clock.now()) {
-                        Some(event) => {
-                            payload.extend_from_slice(event.to_json().as_bytes());
-                            payload.push(b'\n');
-                            count += 1;
-                            last_peer = Some(peer);
-                        }
-                        None => metrics.syslog_unreadable.add(1),
-                    }
+                    pending.push(&mut parser, peer, &message, clock.now(), &metrics);
                     false
                 }
                 None => true,
@@ -252,22 +242,48 @@ async fn batch(
             }
             _ = stop.changed() => true,
         };
-        if count > 0 && (stopping || ticked || count as usize >= BATCH) {
-            flush(&name, &spool, &*clock, &metrics, &mut payload, &mut count, last_peer).await;
+        if pending.count > 0 && (stopping || ticked || pending.count as usize >= BATCH) {
+            flush(&name, &spool, &*clock, &metrics, &mut pending).await;
         }
         if stopping {
             // Take what is already queued, then stop.
-            while let Ok((_, message)) = lines.try_recv() {
-                if let Some(event) = parser.read(&message, clock.now()) {
-                    payload.extend_from_slice(event.to_json().as_bytes());
-                    payload.push(b'\n');
-                    count += 1;
-                }
+            while let Ok((peer, message)) = lines.try_recv() {
+                pending.push(&mut parser, peer, &message, clock.now(), &metrics);
             }
-            if count > 0 {
-                flush(&name, &spool, &*clock, &metrics, &mut payload, &mut count, last_peer).await;
+            if pending.count > 0 {
+                flush(&name, &spool, &*clock, &metrics, &mut pending).await;
             }
             return;
+        }
+    }
+}
+
+/// Events parsed and not yet in the spool.
+#[derive(Debug, Default)]
+struct Pending {
+    payload: Vec<u8>,
+    count: u32,
+    last_peer: Option<SocketAddr>,
+}
+
+impl Pending {
+    /// Reads one message into the batch, or counts it as unreadable.
+    fn push(
+        &mut self,
+        reader: &mut Reader,
+        peer: SocketAddr,
+        message: &[u8],
+        now: jiff::Timestamp,
+        metrics: &Metrics,
+    ) {
+        match reader.read(message, now) {
+            Some(event) => {
+                self.payload.extend_from_slice(event.to_json().as_bytes());
+                self.payload.push(b'\n');
+                self.count += 1;
+                self.last_peer = Some(peer);
+            }
+            None => metrics.syslog_unreadable.add(1),
         }
     }
 }
@@ -277,10 +293,9 @@ async fn flush(
     spool: &Spool,
     clock: &dyn Clock,
     metrics: &Metrics,
-    payload: &mut Vec<u8>,
-    count: &mut u32,
-    peer: Option<SocketAddr>,
+    pending: &mut Pending,
 ) {
+    let Pending { payload, count, last_peer: peer } = pending;
     let at = i64::try_from(clock.now().as_nanosecond()).unwrap_or(i64::MAX);
     let meta = serde_json::to_vec(&serde_json::json!({
         "actor": name,
