@@ -270,6 +270,8 @@ pub struct Incident {
     pub status: Status,
     /// A drill or test: kept out of metrics.
     pub drill: bool,
+    /// Set when this incident was merged into another: it is closed, and its alerts moved there.
+    pub merged_into: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -286,6 +288,64 @@ impl Incident {
         self.updated_at = at;
         Ok(())
     }
+}
+
+/// The figures a team reports on its incidents. Drills and merged incidents are left out
+/// (a drill is practice; a merged incident lives on in the one it joined), and counted apart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentStats {
+    /// Real incidents, open or closed.
+    pub total: u64,
+    /// Open real incidents per severity (`SEV1` … `SEV4`).
+    pub open_by_severity: std::collections::BTreeMap<String, u64>,
+    /// Real incidents per current status.
+    pub by_status: std::collections::BTreeMap<String, u64>,
+    /// Median seconds from detection to containment, over incidents that reached containment.
+    pub median_secs_to_contain: Option<i64>,
+    /// Median seconds from detection to closing, over closed incidents.
+    pub median_secs_to_close: Option<i64>,
+    /// Drills, not counted above.
+    pub drills: u64,
+    /// Merged into another incident, not counted above.
+    pub merged: u64,
+}
+
+impl IncidentStats {
+    pub fn of<'a>(incidents: impl IntoIterator<Item = &'a Incident>) -> IncidentStats {
+        let mut stats = IncidentStats::default();
+        let mut contain = Vec::new();
+        let mut close = Vec::new();
+        for incident in incidents {
+            if incident.drill {
+                stats.drills += 1;
+                continue;
+            }
+            if incident.merged_into.is_some() {
+                stats.merged += 1;
+                continue;
+            }
+            stats.total += 1;
+            *stats.by_status.entry(incident.status.as_str().to_owned()).or_default() += 1;
+            if incident.status.is_open() {
+                *stats.open_by_severity.entry(incident.severity.as_str().to_owned()).or_default() +=
+                    1;
+            }
+            let detected = incident.milestones.detected.unwrap_or(incident.created_at);
+            let since = |at: Option<Timestamp>| at.map(|at| at.as_second() - detected.as_second());
+            contain.extend(since(incident.milestones.containment));
+            close.extend(since(incident.milestones.closed));
+        }
+        stats.median_secs_to_contain = median(&mut contain);
+        stats.median_secs_to_close = median(&mut close);
+        stats
+    }
+}
+
+/// The median (the lower middle of an even count), or none of nothing.
+fn median(values: &mut [i64]) -> Option<i64> {
+    values.sort_unstable();
+    values.get(values.len().saturating_sub(1) / 2).copied()
 }
 
 /// What is needed to open an incident.
@@ -353,6 +413,7 @@ mod tests {
             severity: Severity::Sev2,
             status: Status::Detected,
             drill: false,
+            merged_into: None,
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
             milestones: Milestones::default(),
@@ -400,5 +461,42 @@ mod tests {
             drill: false,
         };
         assert_eq!(new.validate(), Err("`title` must not be empty".into()));
+    }
+
+    #[test]
+    fn stats_leave_drills_and_merged_incidents_out() {
+        let base = |id: i64, severity: Severity| Incident {
+            id,
+            title: "t".into(),
+            summary: String::new(),
+            severity,
+            status: Status::Detected,
+            drill: false,
+            merged_into: None,
+            created_at: at("2026-01-01T00:00:00Z"),
+            updated_at: at("2026-01-01T00:00:00Z"),
+            milestones: Milestones {
+                detected: Some(at("2026-01-01T00:00:00Z")),
+                ..Milestones::default()
+            },
+        };
+        let mut contained = base(1, Severity::Sev2);
+        contained.transition(Status::Containment, at("2026-01-01T00:10:00Z")).unwrap();
+        let mut closed = base(2, Severity::Sev3);
+        closed.transition(Status::Containment, at("2026-01-01T00:30:00Z")).unwrap();
+        closed.status = Status::Closed;
+        closed.milestones.closed = Some(at("2026-01-02T00:00:00Z"));
+        let open = base(3, Severity::Sev2);
+        let drill = Incident { drill: true, ..base(4, Severity::Sev1) };
+        let merged = Incident { merged_into: Some(1), ..base(5, Severity::Sev1) };
+        let stats = IncidentStats::of(&[contained, closed, open, drill, merged]);
+        assert_eq!(stats.total, 3);
+        assert_eq!(stats.drills, 1);
+        assert_eq!(stats.merged, 1);
+        assert_eq!(stats.open_by_severity.get("SEV2"), Some(&2));
+        assert_eq!(stats.open_by_severity.get("SEV1"), None, "the drill and the merged are out");
+        assert_eq!(stats.by_status.get("closed"), Some(&1));
+        assert_eq!(stats.median_secs_to_contain, Some(600));
+        assert_eq!(stats.median_secs_to_close, Some(86_400));
     }
 }

@@ -11,12 +11,14 @@ pub mod person;
 pub mod task;
 pub mod timeline;
 
-pub use alert::{Alert, AlertStatus};
+pub use alert::{Alert, AlertStatus, Suppression, SuppressionKind, SuppressionStatus};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use decision::{Decision, DecisionKind, Term};
 pub use event::{Event, EventError};
 pub use evidence::Evidence;
-pub use incident::{Incident, Milestones, NewIncident, Severity, Status, TransitionError};
+pub use incident::{
+    Incident, IncidentStats, Milestones, NewIncident, Severity, Status, TransitionError,
+};
 pub use person::{AccessRole, Person, ResponseRole};
 pub use task::{ChecklistItem, Task, TaskStatus};
 pub use timeline::{ChainError, EntryKind, Hash, NewEntry, TimelineEntry, verify_chain};

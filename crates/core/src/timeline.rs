@@ -93,10 +93,13 @@ pub enum EntryKind {
     Obligation,
     /// A version of the damage assessment.
     Assessment,
+    /// Triage of alerts: assigned, marked a false positive, moved between incidents; a
+    /// suppression accepted or refused; incidents merged or split.
+    Triage,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 13] = [
+    pub const ALL: [EntryKind; 14] = [
         EntryKind::Created,
         EntryKind::StatusChanged,
         EntryKind::SeverityChanged,
@@ -110,6 +113,7 @@ impl EntryKind {
         EntryKind::Communication,
         EntryKind::Obligation,
         EntryKind::Assessment,
+        EntryKind::Triage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -127,6 +131,7 @@ impl EntryKind {
             EntryKind::Communication => "communication",
             EntryKind::Obligation => "obligation",
             EntryKind::Assessment => "assessment",
+            EntryKind::Triage => "triage",
         }
     }
 

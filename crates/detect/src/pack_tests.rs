@@ -169,3 +169,26 @@ fn every_rule_has_a_level_and_attack_tags() {
         );
     }
 }
+
+#[test]
+fn a_stored_event_is_matched_by_the_rules_that_look_at_it() {
+    let rules = pack::builtin_default().unwrap();
+    let event = |json: &str| firebreak_core::Event::from_json(json.as_bytes(), now()).unwrap();
+    let failure = r#"{"@timestamp":"2026-12-04T10:00:00Z","event":{"category":["authentication"],"outcome":"failure","action":"app_login"},"source":{"ip":"203.0.113.8"},"user":{"name":"ana"}}"#;
+    let success = r#"{"@timestamp":"2026-12-04T10:00:00Z","event":{"category":["authentication"],"outcome":"success","action":"app_login"},"source":{"ip":"203.0.113.8"},"user":{"name":"ana"}}"#;
+    let (base, _) = rules.rule("app_login_failure").unwrap();
+    let (brute, _) = rules.rule("app_brute_force").unwrap();
+    assert!(rules.matches_event(base, &event(failure), failure));
+    assert!(rules.matches_event(brute, &event(failure), failure), "through its correlation");
+    assert!(!rules.matches_event(base, &event(success), success));
+    assert!(!rules.matches_event(brute, &event(success), success));
+}
+
+#[test]
+fn a_stored_event_of_another_category_is_not_the_rules() {
+    let rules = pack::builtin_default().unwrap();
+    let json = r#"{"@timestamp":"2026-12-04T10:00:00Z","event":{"category":["file"],"outcome":"failure"},"source":{"ip":"203.0.113.8"}}"#;
+    let event = firebreak_core::Event::from_json(json.as_bytes(), now()).unwrap();
+    let (base, _) = rules.rule("app_login_failure").unwrap();
+    assert!(!rules.matches_event(base, &event, json));
+}

@@ -86,11 +86,19 @@ pub struct IngestConfig {
     pub max_event_bytes: usize,
     /// Rows per database transaction when moving events from the spool to the store.
     pub drain_batch: usize,
+    /// Stored events are kept this many days after they were received, then deleted (evidence
+    /// captured into an incident is a copy and stays). 0 keeps them forever.
+    pub retention_days: u32,
 }
 
 impl Default for IngestConfig {
     fn default() -> IngestConfig {
-        IngestConfig { max_body_bytes: 16 << 20, max_event_bytes: 1 << 20, drain_batch: 20_000 }
+        IngestConfig {
+            max_body_bytes: 16 << 20,
+            max_event_bytes: 1 << 20,
+            drain_batch: 20_000,
+            retention_days: 90,
+        }
     }
 }
 

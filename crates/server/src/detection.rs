@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{DetectionConfig, IncidentsConfig};
 use crate::metrics::Metrics;
+use crate::triage::Suppressions;
 
 /// Loads the built-in pack (unless left out) and every `*.yml`/`*.yaml` in `dirs`, with the
 /// threat-intelligence lists. A broken file is an error naming it.
@@ -99,6 +100,8 @@ pub type Batch = Vec<(Timestamp, String)>;
 /// The running detector: send it batches of stored events.
 #[derive(Debug)]
 pub struct Detector {
+    /// The rules the engine runs, for searching stored events by rule.
+    pub rules: Arc<RuleSet>,
     pub events: mpsc::Sender<Batch>,
     pub engine: std::thread::JoinHandle<()>,
     pub alerts: tokio::task::JoinHandle<()>,
@@ -113,6 +116,7 @@ pub fn start(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    suppressions: Arc<Suppressions>,
 ) -> Result<Detector, String> {
     let rules = Arc::new(load_rules(config.builtin_rules, &config.rules, &config.threat_intel)?);
     let mut scan = ScanConfig {
@@ -143,8 +147,9 @@ pub fn start(
         .map_err(|error| format!("cannot start the detection thread: {error}"))?;
     let suppression =
         SignedDuration::from_secs(i64::try_from(config.suppression_secs).unwrap_or(i64::MAX / 2));
-    let alerts = tokio::spawn(run_alerts(store, clock, metrics, policy, suppression, findings_rx));
-    Ok(Detector { events: events_tx, engine, alerts })
+    let writer = AlertWriter { store, clock, metrics, policy, suppression, suppressions };
+    let alerts = tokio::spawn(writer.run(findings_rx));
+    Ok(Detector { rules, events: events_tx, engine, alerts })
 }
 
 fn run_engine(
@@ -197,103 +202,106 @@ fn save(scanner: &Scanner, path: &Path) {
     }
 }
 
-async fn run_alerts(
+/// Turns findings into alerts, and alerts into incidents by the policy.
+struct AlertWriter {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     policy: IncidentsConfig,
     suppression: SignedDuration,
-    mut findings: mpsc::Receiver<Vec<Finding>>,
-) {
-    while let Some(batch) = findings.recv().await {
-        for finding in batch {
-            if let Err(error) =
-                handle(&*store, &*clock, &metrics, &policy, suppression, finding).await
-            {
-                tracing::error!(%error, "Could not record an alert.");
+    suppressions: Arc<Suppressions>,
+}
+
+impl AlertWriter {
+    async fn run(self, mut findings: mpsc::Receiver<Vec<Finding>>) {
+        while let Some(batch) = findings.recv().await {
+            for finding in batch {
+                if let Err(error) = self.handle(finding).await {
+                    tracing::error!(%error, "Could not record an alert.");
+                }
             }
         }
     }
-}
 
-async fn handle(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    metrics: &Metrics,
-    policy: &IncidentsConfig,
-    suppression: SignedDuration,
-    finding: Finding,
-) -> Result<(), firebreak_store::StoreError> {
-    let group: serde_json::Map<String, serde_json::Value> = finding
-        .group
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
-    let new = NewAlert {
-        rule_id: finding.rule_id.clone(),
-        title: finding.title.clone(),
-        severity: finding.severity,
-        group,
-        count: finding.count,
-        first_seen: finding.first_seen,
-        last_seen: finding.last_seen,
-        tags: finding.tags.clone(),
-        sample: finding.sample.clone(),
-    };
-    let now = clock.now();
-    let (alert, created) = store.record_alert(&new, suppression, now).await?;
-    if !created {
-        return Ok(());
-    }
-    metrics.alerts_created.add(1);
-    let describe: Vec<String> = finding.group.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let describe = describe.join(", ");
-    tracing::info!(rule = %alert.rule_id, group = %describe, count = alert.count, "A rule fired.");
-    if !policy.from_alerts || alert.severity > policy.min_severity || alert.incident_id.is_some() {
-        return Ok(());
-    }
-    let key = firebreak_core::alert::group_key(&alert.group);
-    let incident_id = match store.open_incident_for(&alert.rule_id, &key).await? {
-        Some(id) => id,
-        None => {
-            let incident = store
-                .create_incident(
-                    &NewIncident {
-                        title: format!("{}: {describe}", alert.title).chars().take(200).collect(),
-                        summary: format!(
-                            "Opened by firebreak from alert {} (rule {}).",
-                            alert.id, alert.rule_id
-                        ),
-                        severity: alert.severity,
-                        drill: false,
-                    },
-                    "firebreak",
-                    now,
-                )
-                .await?;
-            metrics.incidents_opened.add(1);
-            tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
-            incident.id
+    async fn handle(&self, finding: Finding) -> Result<(), firebreak_store::StoreError> {
+        let AlertWriter { store, clock, metrics, policy, suppression, suppressions } = self;
+        let (store, clock, suppression) = (&**store, &**clock, *suppression);
+        let group: serde_json::Map<String, serde_json::Value> = finding
+            .group
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let new = NewAlert {
+            rule_id: finding.rule_id.clone(),
+            title: finding.title.clone(),
+            severity: finding.severity,
+            group,
+            count: finding.count,
+            first_seen: finding.first_seen,
+            last_seen: finding.last_seen,
+            tags: finding.tags.clone(),
+            sample: finding.sample.clone(),
+        };
+        if let Some(id) = suppressions.covering(&new.rule_id, &new.group) {
+            metrics.alerts_suppressed.add(1);
+            tracing::debug!(rule = %new.rule_id, suppression = id, "A firing was suppressed.");
+            return Ok(());
         }
-    };
-    let entry = NewEntry {
-        kind: EntryKind::AlertLinked,
-        occurred_at: alert.first_seen,
-        actor: "firebreak".into(),
-        summary: format!(
-            "Alert {}: {} ({describe}, {} events)",
-            alert.id, alert.title, alert.count
-        ),
-        data: serde_json::json!({
-            "alert_id": alert.id,
-            "rule_id": alert.rule_id,
-            "group": alert.group,
-            "count": alert.count,
-            "first_seen": alert.first_seen,
-            "last_seen": alert.last_seen,
-            "tags": alert.tags,
-            "sample": alert.sample,
-        }),
-    };
-    store.link_alert(alert.id, incident_id, entry).await
+        let now = clock.now();
+        let (alert, created) = store.record_alert(&new, suppression, now).await?;
+        if !created {
+            return Ok(());
+        }
+        metrics.alerts_created.add(1);
+        let describe: Vec<String> = finding.group.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let describe = describe.join(", ");
+        tracing::info!(rule = %alert.rule_id, group = %describe, count = alert.count, "A rule fired.");
+        if !policy.from_alerts || alert.severity > policy.min_severity || alert.incident_id.is_some() {
+            return Ok(());
+        }
+        let key = firebreak_core::alert::group_key(&alert.group);
+        let incident_id = match store.open_incident_for(&alert.rule_id, &key).await? {
+            Some(id) => id,
+            None => {
+                let incident = store
+                    .create_incident(
+                        &NewIncident {
+                            title: format!("{}: {describe}", alert.title).chars().take(200).collect(),
+                            summary: format!(
+                                "Opened by firebreak from alert {} (rule {}).",
+                                alert.id, alert.rule_id
+                            ),
+                            severity: alert.severity,
+                            drill: false,
+                        },
+                        "firebreak",
+                        now,
+                    )
+                    .await?;
+                metrics.incidents_opened.add(1);
+                tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
+                incident.id
+            }
+        };
+        let entry = NewEntry {
+            kind: EntryKind::AlertLinked,
+            occurred_at: alert.first_seen,
+            actor: "firebreak".into(),
+            summary: format!(
+                "Alert {}: {} ({describe}, {} events)",
+                alert.id, alert.title, alert.count
+            ),
+            data: serde_json::json!({
+                "alert_id": alert.id,
+                "rule_id": alert.rule_id,
+                "group": alert.group,
+                "count": alert.count,
+                "first_seen": alert.first_seen,
+                "last_seen": alert.last_seen,
+                "tags": alert.tags,
+                "sample": alert.sample,
+            }),
+        };
+        store.link_alert(alert.id, incident_id, entry).await
+    }
 }

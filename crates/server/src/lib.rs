@@ -13,8 +13,10 @@ pub mod error;
 pub mod evidence;
 pub mod ingest;
 pub mod metrics;
+pub mod retention;
 pub mod sources;
 pub mod spool;
+pub mod triage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,6 +55,10 @@ pub struct AppState {
     /// The spool's end at start: until the store holds it, the server is not ready.
     pub replay_target: i64,
     pub blobs: evidence::BlobStore,
+    /// The accepted suppressions, shared with the alert writer.
+    pub suppressions: Arc<triage::Suppressions>,
+    /// The rules, for searching events by rule (none if none could be loaded).
+    pub rules: Option<Arc<firebreak_detect::RuleSet>>,
 }
 
 /// Marks a response whose audit record travels with its events through the spool.
@@ -106,6 +112,16 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::events::export))
         .routes(routes!(api::incidents::list, api::incidents::create))
         .routes(routes!(api::incidents::get))
+        .routes(routes!(api::incidents::stats))
+        .routes(routes!(api::incidents::move_alerts))
+        .routes(routes!(api::incidents::merge))
+        .routes(routes!(api::incidents::split))
+        .routes(routes!(api::alerts::assign))
+        .routes(routes!(api::alerts::false_positive))
+        .routes(routes!(api::alerts::events))
+        .routes(routes!(api::suppressions::list))
+        .routes(routes!(api::suppressions::accept))
+        .routes(routes!(api::suppressions::refuse))
         .routes(routes!(api::incidents::change_status))
         .routes(routes!(api::incidents::change_severity))
         .routes(routes!(api::incidents::add_note))
@@ -308,6 +324,7 @@ pub async fn serve(
     }
     let metrics = Arc::new(Metrics::default());
     metrics.store_checkpoint.set(checkpoint);
+    let suppressions = Arc::new(triage::Suppressions::load(&*store).await?);
     let detector = if config.detection.enabled {
         Some(
             detection::start(
@@ -317,17 +334,28 @@ pub async fn serve(
                 store.clone(),
                 clock.clone(),
                 metrics.clone(),
+                suppressions.clone(),
             )
             .map_err(ServeError::Detection)?,
         )
     } else {
         None
     };
-    let (detect_tx, detector_parts) = match detector {
-        Some(detection::Detector { events, engine, alerts }) => {
-            (Some(events), Some((engine, alerts)))
+    let (rules, detect_tx, detector_parts) = match detector {
+        Some(detection::Detector { rules, events, engine, alerts }) => {
+            (Some(rules), Some(events), Some((engine, alerts)))
         }
-        None => (None, None),
+        None => {
+            // Without live detection the rules still serve investigation (events by rule).
+            let d = &config.detection;
+            match detection::load_rules(d.builtin_rules, &d.rules, &d.threat_intel) {
+                Ok(rules) => (Some(Arc::new(rules)), None, None),
+                Err(error) => {
+                    tracing::warn!(%error, "No rules for searching events by rule.");
+                    (None, None, None)
+                }
+            }
+        }
     };
     let (drained_tx, drained_rx) = watch::channel(checkpoint);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -352,6 +380,13 @@ pub async fn serve(
         sources_stop_rx,
     )
     .await?;
+    let retention = tokio::spawn(retention::run(
+        store.clone(),
+        clock.clone(),
+        metrics.clone(),
+        config.ingest.retention_days,
+        sources_stop.subscribe(),
+    ));
     let state = AppState {
         store: store.clone(),
         config: Arc::new(config),
@@ -361,14 +396,17 @@ pub async fn serve(
         drained: drained_rx,
         replay_target,
         blobs: evidence::BlobStore::new(data_dir.join("evidence")),
+        suppressions,
+        rules,
     };
     let router = app(state);
     tracing::info!(address = %listener.local_addr()?, "Listening.");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
-    // The syslog sources flush what they hold and let go of the spool.
+    // The syslog sources flush what they hold and let go of the spool; retention stops.
     let _ = sources_stop.send(true);
+    retention.abort();
     for mut task in source_tasks {
         if tokio::time::timeout(grace, &mut task).await.is_err() {
             task.abort();

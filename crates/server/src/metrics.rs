@@ -41,6 +41,8 @@ pub struct Metrics {
     pub alerts_created: Counter,
     pub incidents_opened: Counter,
     pub syslog_unreadable: Counter,
+    pub alerts_suppressed: Counter,
+    pub events_expired: Counter,
 }
 
 impl Metrics {
@@ -99,6 +101,16 @@ impl Metrics {
             "Syslog messages no parser could read (dropped).",
             self.syslog_unreadable.get(),
         );
+        counter(
+            "firebreak_alerts_suppressed_total",
+            "Rule firings silenced by an accepted suppression (no alert raised).",
+            self.alerts_suppressed.get(),
+        );
+        counter(
+            "firebreak_events_expired_total",
+            "Stored events deleted by the retention period.",
+            self.events_expired.get(),
+        );
         let committed = self.spool_committed.get();
         let checkpoint = self.store_checkpoint.get();
         let _ = writeln!(
@@ -116,4 +128,30 @@ impl Metrics {
         );
         out
     }
+}
+
+/// The incident gauges, from the store's figures: drills are practice and stay out of them
+/// (counted in a gauge of their own), as do incidents merged into others.
+pub fn render_incidents(stats: &firebreak_core::IncidentStats) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP firebreak_incidents_open Open incidents per severity (drills and merged incidents left out).\n# TYPE firebreak_incidents_open gauge"
+    );
+    for severity in firebreak_core::Severity::ALL {
+        let open = stats.open_by_severity.get(severity.as_str()).copied().unwrap_or(0);
+        let _ = writeln!(out, "firebreak_incidents_open{{severity=\"{severity}\"}} {open}");
+    }
+    let mut gauge = |name: &str, help: &str, value: String| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    };
+    gauge("firebreak_incidents", "Incidents, drills and merged ones left out.", stats.total.to_string());
+    gauge("firebreak_incident_drills", "Drills (test incidents), kept out of every other incident figure.", stats.drills.to_string());
+    if let Some(secs) = stats.median_secs_to_contain {
+        gauge("firebreak_incident_median_seconds_to_contain", "Median time from detection to containment.", secs.to_string());
+    }
+    if let Some(secs) = stats.median_secs_to_close {
+        gauge("firebreak_incident_median_seconds_to_close", "Median time from detection to closing.", secs.to_string());
+    }
+    out
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use firebreak_core::{
-    AccessRole, Alert, AlertStatus, Event, Incident, NewEntry, NewIncident, Person, ResponseRole,
-    Severity, Status, Task, TimelineEntry,
+    AccessRole, Alert, AlertStatus, Event, Incident, IncidentStats, NewEntry, NewIncident, Person,
+    ResponseRole, Severity, Status, Suppression, SuppressionStatus, Task, TimelineEntry,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -431,12 +431,87 @@ pub trait Store: Send + Sync + fmt::Debug {
         at: Timestamp,
     ) -> Result<(Alert, bool)>;
     async fn get_alert(&self, id: i64) -> Result<Alert>;
-    async fn list_alerts(&self, status: Option<AlertStatus>, limit: u32) -> Result<Vec<Alert>>;
+    /// Alerts matching every filter given, newest first.
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
     /// The open incident that already holds an alert of this rule and group, if any.
     async fn open_incident_for(&self, rule_id: &str, group_key: &str) -> Result<Option<i64>>;
     /// Links the alert to the incident, with the timeline entry that records it.
     async fn link_alert(&self, alert_id: i64, incident_id: i64, entry: NewEntry) -> Result<()>;
     async fn set_alert_status(&self, id: i64, status: AlertStatus, at: Timestamp) -> Result<Alert>;
+
+    // Triage. Each change that touches an incident appends its entry in the same transaction.
+    /// Puts the alert in a person's hands (`None`: in nobody's).
+    async fn assign_alert(
+        &self,
+        id: i64,
+        person_id: Option<i64>,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Alert>;
+    /// Marks the alert a false positive and stores the suppressions that proposes.
+    async fn mark_false_positive(
+        &self,
+        id: i64,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(Alert, Vec<Suppression>)>;
+    async fn list_suppressions(&self, status: Option<SuppressionStatus>)
+    -> Result<Vec<Suppression>>;
+    /// Accepts or refuses a proposed suppression; `Conflict` if it was already decided.
+    async fn decide_suppression(
+        &self,
+        id: i64,
+        accept: bool,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Suppression>;
+    /// Moves alerts into an open incident by hand (from wherever they were, if anywhere).
+    async fn move_alerts(
+        &self,
+        alert_ids: &[i64],
+        incident_id: i64,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Vec<Alert>>;
+    /// Merges incident `from` into `into`: its alerts move, it is closed and marked merged.
+    /// Its timeline, tasks and evidence stay where they were recorded (custody is per incident).
+    async fn merge_incidents(
+        &self,
+        from: i64,
+        into: i64,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Incident>;
+    /// Opens a new incident holding `alert_ids`, taken out of incident `from`.
+    async fn split_incident(
+        &self,
+        from: i64,
+        alert_ids: &[i64],
+        new: &NewIncident,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Incident>;
+    /// Figures over every incident, drills and merged ones left out.
+    async fn incident_stats(&self) -> Result<IncidentStats>;
+
+    /// Deletes up to `limit` events received before `before` (retention); returns how many.
+    async fn delete_events_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
+}
+
+/// Which alerts to list. Every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct AlertFilter {
+    pub status: Option<AlertStatus>,
+    pub rule_id: Option<String>,
+    pub incident_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    /// Default 100, at most 1000.
+    pub limit: Option<u32>,
 }
 
 /// A rule firing, as the detection engine reports it; `record_alert` folds it into an alert.

@@ -9,20 +9,23 @@ use std::time::Duration;
 use async_trait::async_trait;
 use firebreak_core::incident::Milestones;
 use firebreak_core::{
-    AccessRole, Alert, AlertStatus, EntryKind, Hash, Incident, NewEntry, NewIncident, Person,
-    ResponseRole, Severity, Status, Task, TaskStatus, TimelineEntry,
+    AccessRole, Alert, AlertStatus, EntryKind, Hash, Incident, IncidentStats, NewEntry,
+    NewIncident, Person, ResponseRole, Severity, Status, Suppression, SuppressionStatus, Task,
+    TaskStatus, TimelineEntry,
 };
 use jiff::Timestamp;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
+mod triage;
+
 use crate::{
     AuditRecord, DocumentVersion, EventQuery, EventRecord, Evidence, IncidentChange,
     IncidentFilter, NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind,
     User,
 };
-use crate::{DocumentKind, NewAlert, RoleAssignment};
+use crate::{AlertFilter, DocumentKind, NewAlert, RoleAssignment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Engine {
@@ -152,6 +155,45 @@ impl SqlStore {
         }
     }
 
+    /// Inserts a new incident with its first timeline entry, inside `tx`.
+    async fn insert_incident_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        new: &NewIncident,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Incident> {
+        new.validate().map_err(StoreError::Invalid)?;
+        let sql = format!(
+            "INSERT INTO incidents (title, summary, severity, status, drill, created_at, updated_at, detected_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $6) RETURNING {INCIDENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.title.as_str())
+            .bind(new.summary.as_str())
+            .bind(new.severity.as_str())
+            .bind(Status::Detected.as_str())
+            .bind(i64::from(new.drill))
+            .bind(nanos(at))
+            .fetch_one(&mut **tx)
+            .await?;
+        let incident = incident_from_row(&row)?;
+        let entry = NewEntry {
+            kind: EntryKind::Created,
+            occurred_at: at,
+            actor: actor.to_owned(),
+            summary: format!("Incident opened: {} ({})", incident.title, incident.severity),
+            data: serde_json::json!({
+                "title": incident.title,
+                "summary": incident.summary,
+                "severity": incident.severity,
+                "drill": incident.drill,
+            }),
+        };
+        self.append_in(tx, incident.id, entry, at).await?;
+        Ok(incident)
+    }
+
     async fn append_in(
         &self,
         tx: &mut Transaction<'_, Any>,
@@ -199,7 +241,7 @@ impl SqlStore {
     }
 }
 
-const INCIDENT_COLUMNS: &str = "id, title, summary, severity, status, drill, created_at, updated_at, \
+const INCIDENT_COLUMNS: &str = "id, title, summary, severity, status, drill, merged_into, created_at, updated_at, \
     detected_at, triage_at, containment_at, eradication_at, recovery_at, post_incident_review_at, closed_at";
 
 const EVENT_COLUMNS: &str =
@@ -301,6 +343,7 @@ fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         severity: parse_column::<Severity>("severity", &severity)?,
         status: parse_column::<Status>("status", &status)?,
         drill: row.try_get::<i64, _>("drill")? != 0,
+        merged_into: row.try_get("merged_into")?,
         created_at: from_nanos(row.try_get("created_at")?),
         updated_at: from_nanos(row.try_get("updated_at")?),
         milestones: Milestones {
@@ -462,7 +505,7 @@ fn person_from_row(row: &AnyRow) -> Result<Person> {
     })
 }
 
-const ALERT_COLUMNS: &str = "id, rule_id, title, severity, group_key, count, first_seen, last_seen, tags, sample, status, incident_id";
+const ALERT_COLUMNS: &str = "id, rule_id, title, severity, group_key, count, first_seen, last_seen, tags, sample, status, incident_id, assignee_id";
 
 fn alert_from_row(row: &AnyRow) -> Result<Alert> {
     let severity: String = row.try_get("severity")?;
@@ -483,6 +526,7 @@ fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         status: AlertStatus::parse(&status)
             .ok_or_else(|| StoreError::Other(format!("unknown alert status `{status}`")))?,
         incident_id: row.try_get("incident_id")?,
+        assignee_id: row.try_get("assignee_id")?,
         sample: serde_json::from_str(&sample).unwrap_or_default(),
     })
 }
@@ -799,36 +843,9 @@ impl Store for SqlStore {
         actor: &str,
         at: Timestamp,
     ) -> Result<Incident> {
-        new.validate().map_err(StoreError::Invalid)?;
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "INSERT INTO incidents (title, summary, severity, status, drill, created_at, updated_at, detected_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $6) RETURNING {INCIDENT_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(new.title.as_str())
-            .bind(new.summary.as_str())
-            .bind(new.severity.as_str())
-            .bind(Status::Detected.as_str())
-            .bind(i64::from(new.drill))
-            .bind(nanos(at))
-            .fetch_one(&mut *tx)
-            .await?;
-        let incident = incident_from_row(&row)?;
-        let entry = NewEntry {
-            kind: EntryKind::Created,
-            occurred_at: at,
-            actor: actor.to_owned(),
-            summary: format!("Incident opened: {} ({})", incident.title, incident.severity),
-            data: serde_json::json!({
-                "title": incident.title,
-                "summary": incident.summary,
-                "severity": incident.severity,
-                "drill": incident.drill,
-            }),
-        };
-        self.append_in(&mut tx, incident.id, entry, at).await?;
+        let incident = self.insert_incident_in(&mut tx, new, actor, at).await?;
         tx.commit().await?;
         Ok(incident)
     }
@@ -1398,21 +1415,8 @@ impl Store for SqlStore {
         }
     }
 
-    async fn list_alerts(&self, status: Option<AlertStatus>, limit: u32) -> Result<Vec<Alert>> {
-        let limit = i64::from(limit.clamp(1, 1000));
-        let rows = match status {
-            Some(status) => {
-                let sql = format!(
-                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE status = $1 ORDER BY id DESC LIMIT $2"
-                );
-                sqlx::query(&sql).bind(status.as_str()).bind(limit).fetch_all(&self.pool).await?
-            }
-            None => {
-                let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY id DESC LIMIT $1");
-                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
-            }
-        };
-        rows.iter().map(alert_from_row).collect()
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        self.list_alerts_sql(filter).await
     }
 
     async fn open_incident_for(&self, rule_id: &str, group_key: &str) -> Result<Option<i64>> {
@@ -1461,5 +1465,85 @@ impl Store for SqlStore {
             Some(row) => alert_from_row(&row),
             None => Err(StoreError::NotFound(format!("alert {id}"))),
         }
+    }
+
+    async fn assign_alert(
+        &self,
+        id: i64,
+        person_id: Option<i64>,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Alert> {
+        self.assign_alert_sql(id, person_id, actor, at).await
+    }
+
+    async fn mark_false_positive(
+        &self,
+        id: i64,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(Alert, Vec<Suppression>)> {
+        self.mark_false_positive_sql(id, reason, actor, at).await
+    }
+
+    async fn list_suppressions(
+        &self,
+        status: Option<SuppressionStatus>,
+    ) -> Result<Vec<Suppression>> {
+        self.list_suppressions_sql(status).await
+    }
+
+    async fn decide_suppression(
+        &self,
+        id: i64,
+        accept: bool,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Suppression> {
+        self.decide_suppression_sql(id, accept, reason, actor, at).await
+    }
+
+    async fn move_alerts(
+        &self,
+        alert_ids: &[i64],
+        incident_id: i64,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Vec<Alert>> {
+        self.move_alerts_sql(alert_ids, incident_id, reason, actor, at).await
+    }
+
+    async fn merge_incidents(
+        &self,
+        from: i64,
+        into: i64,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Incident> {
+        self.merge_incidents_sql(from, into, reason, actor, at).await
+    }
+
+    async fn split_incident(
+        &self,
+        from: i64,
+        alert_ids: &[i64],
+        new: &NewIncident,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Incident> {
+        self.split_incident_sql(from, alert_ids, new, reason, actor, at).await
+    }
+
+    async fn incident_stats(&self) -> Result<IncidentStats> {
+        self.incident_stats_sql().await
+    }
+
+    async fn delete_events_before(&self, before: Timestamp, limit: u32) -> Result<u64> {
+        self.delete_events_before_sql(before, limit).await
     }
 }

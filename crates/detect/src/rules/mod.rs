@@ -421,6 +421,37 @@ impl RuleSet {
         self.rules.len()
     }
 
+    /// Whether a stored event is one that rule `index` looks at: for a detection rule, its
+    /// selection matches (its `logsource` aside: a stored event no longer says which parser
+    /// made it); for a correlation, one of the rules it aggregates matches. This is the
+    /// investigation's "events of this rule", not a firing: windows and thresholds play no part.
+    pub fn matches_event(&self, index: usize, event: &firebreak_core::Event, raw: &str) -> bool {
+        let view = View::from_event(event, raw);
+        self.matches_view(index, &view, 0)
+    }
+
+    fn matches_view(&self, index: usize, view: &View<'_>, depth: usize) -> bool {
+        // Correlations may chain; a loop is refused at load, and the depth bounds the rest.
+        if depth > 8 {
+            return false;
+        }
+        match self.rules.get(index).map(|rule| &rule.kind) {
+            Some(RuleKind::Detection { matcher, source, .. }) => {
+                // An event that says its category must say the rule's, if the rule names one.
+                let category = view.slots[fields::CATEGORY].as_deref();
+                let category_ok = match (&source.category, category) {
+                    (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+                    _ => true,
+                };
+                category_ok && matcher.matches(view)
+            }
+            Some(RuleKind::Correlation(correlation)) => {
+                correlation.rules.iter().any(|&inner| self.matches_view(inner, view, depth + 1))
+            }
+            None => false,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

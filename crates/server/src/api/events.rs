@@ -85,6 +85,10 @@ pub struct SearchQuery {
     pub to: Option<jiff::Timestamp>,
     /// Text that appears anywhere in the event, matched literally.
     pub text: Option<String>,
+    /// Only events that this rule looks at (its selection matches; for a correlation, the
+    /// selection of a rule it aggregates). Matched as pages are read, so a page may hold fewer
+    /// events than `limit` and still have a `next_cursor`.
+    pub rule: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size (default 100, at most 10000).
@@ -130,16 +134,90 @@ impl SearchQuery {
     }
 }
 
-fn cursor_of(row: &EventRecord) -> String {
-    format!("{}_{}", row.ts.as_nanosecond(), row.id)
+pub fn cursor_of(position: (jiff::Timestamp, i64)) -> String {
+    format!("{}_{}", position.0.as_nanosecond(), position.1)
 }
 
-fn parse_cursor(text: &str) -> Option<(jiff::Timestamp, i64)> {
+/// "The events of a rule": a rule of the loaded set, tested against each stored event.
+#[derive(Debug, Clone)]
+pub struct RuleFilter {
+    rules: std::sync::Arc<firebreak_detect::RuleSet>,
+    index: usize,
+}
+
+impl RuleFilter {
+    /// The filter for `rule`, or none when no rule is asked for.
+    pub fn of(state: &AppState, rule: Option<&str>) -> Result<Option<RuleFilter>, ApiError> {
+        let Some(rule) = rule else { return Ok(None) };
+        let Some(rules) = &state.rules else {
+            return Err(ApiError::Invalid(
+                "no detection rules are loaded, so events cannot be searched by rule".into(),
+            ));
+        };
+        let (index, _) = rules
+            .rule(rule)
+            .ok_or_else(|| ApiError::NotFound(format!("rule `{rule}`")))?;
+        Ok(Some(RuleFilter { rules: rules.clone(), index }))
+    }
+
+    pub fn keeps(&self, row: &EventRecord) -> bool {
+        match firebreak_core::Event::from_json(row.doc.as_bytes(), row.received_at) {
+            Ok(event) => self.rules.matches_event(self.index, &event, &row.doc),
+            Err(_) => false,
+        }
+    }
+}
+
+/// At most this many stored events are read to fill one page of a rule search; past it, the
+/// page is returned as it is, with a cursor to go on from.
+const RULE_SCAN_PER_PAGE: usize = 200_000;
+
+/// One page of a search: the events and where the next page starts (none at the end).
+pub async fn search_page(
+    state: &AppState,
+    mut query: EventQuery,
+    rule: Option<&RuleFilter>,
+) -> Result<(Vec<EventRecord>, Option<(jiff::Timestamp, i64)>), ApiError> {
+    let limit = query.limit as usize;
+    let Some(rule) = rule else {
+        let rows = state.store.search_events(&query).await?;
+        let next = (rows.len() == limit).then(|| rows.last().map(|row| (row.ts, row.id))).flatten();
+        return Ok((rows, next));
+    };
+    const READ: u32 = 2000;
+    query.limit = READ;
+    let mut kept = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let rows = state.store.search_events(&query).await?;
+        let full = rows.len() == READ as usize;
+        scanned += rows.len();
+        let mut last = None;
+        for row in rows {
+            last = Some((row.ts, row.id));
+            if rule.keeps(&row) {
+                kept.push(row);
+                if kept.len() == limit {
+                    return Ok((kept, last));
+                }
+            }
+        }
+        if !full {
+            return Ok((kept, None));
+        }
+        if scanned >= RULE_SCAN_PER_PAGE {
+            return Ok((kept, last));
+        }
+        query.before = last;
+    }
+}
+
+pub fn parse_cursor(text: &str) -> Option<(jiff::Timestamp, i64)> {
     let (nanos, id) = text.split_once('_')?;
     Some((jiff::Timestamp::from_nanosecond(nanos.parse().ok()?).ok()?, id.parse().ok()?))
 }
 
-fn stored(row: EventRecord) -> StoredEvent {
+pub fn stored(row: EventRecord) -> StoredEvent {
     StoredEvent {
         id: row.id,
         timestamp: row.ts.to_string(),
@@ -167,9 +245,12 @@ pub async fn search(
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<SearchPage>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 10_000);
-    let rows = state.store.search_events(&query.to_store(limit)?).await?;
-    let next_cursor = (rows.len() == limit as usize).then(|| rows.last().map(cursor_of)).flatten();
-    Ok(Json(SearchPage { events: rows.into_iter().map(stored).collect(), next_cursor }))
+    let rule = RuleFilter::of(&state, query.rule.as_deref())?;
+    let (rows, next) = search_page(&state, query.to_store(limit)?, rule.as_ref()).await?;
+    Ok(Json(SearchPage {
+        events: rows.into_iter().map(stored).collect(),
+        next_cursor: next.map(cursor_of),
+    }))
 }
 
 /// Every matching event as NDJSON, newest first, streamed page by page: memory stays flat
@@ -184,8 +265,10 @@ pub async fn export(
 ) -> Result<axum::response::Response, ApiError> {
     const PAGE: u32 = 5000;
     let first = query.to_store(PAGE)?;
+    let rule = RuleFilter::of(&state, query.rule.as_deref())?;
     let pages = futures_util::stream::unfold(Some(first), move |next| {
         let store = state.store.clone();
+        let rule = rule.clone();
         async move {
             let mut query = next?;
             match store.search_events(&query).await {
@@ -195,6 +278,9 @@ pub async fn export(
                     query.before = rows.last().map(|row| (row.ts, row.id));
                     let mut chunk = Vec::with_capacity(rows.len() * 512);
                     for row in rows {
+                        if rule.as_ref().is_some_and(|rule| !rule.keeps(&row)) {
+                            continue;
+                        }
                         if serde_json::to_writer(&mut chunk, &stored(row)).is_ok() {
                             chunk.push(b'\n');
                         }

@@ -287,3 +287,120 @@ mod tests {
         assert!(csv.contains("\"{\"\"k\"\":1}\""), "{csv}");
     }
 }
+
+/// The figures over every incident, drills and merged incidents left out (and counted apart).
+#[utoipa::path(get, path = "/api/v1/incidents/stats", tag = "incidents",
+    responses((status = 200, body = firebreak_core::IncidentStats)),
+    security(("token" = ["viewer"])))]
+pub async fn stats(
+    State(state): State<AppState>,
+    _: Need<Viewer>,
+) -> Result<Json<firebreak_core::IncidentStats>, ApiError> {
+    Ok(Json(state.store.incident_stats().await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertMove {
+    /// The alerts to group into this incident (taken from wherever they were).
+    pub alerts: Vec<i64>,
+    pub reason: String,
+}
+
+/// Groups alerts into this incident by hand.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/alerts", tag = "incidents", params(("id" = i64, Path)), request_body = AlertMove,
+    responses((status = 200, body = Vec<firebreak_core::Alert>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("token" = ["responder"])))]
+pub async fn move_alerts(
+    State(state): State<AppState>,
+    Need(caller, _): Need<Responder>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<AlertMove>,
+) -> Result<Json<Vec<firebreak_core::Alert>>, ApiError> {
+    check_alert_list(&body.alerts)?;
+    check_text("reason", &body.reason, 1, MAX_TEXT_CHARS).map_err(ApiError::Invalid)?;
+    let now = state.clock.now();
+    Ok(Json(state.store.move_alerts(&body.alerts, id, &body.reason, &caller.actor, now).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// The incident that takes this one's alerts and goes on.
+    pub into: i64,
+    pub reason: String,
+}
+
+/// Merges this incident into another: its alerts move there, and it is closed, marked merged.
+/// Its timeline, tasks and evidence stay where they were recorded. Needs a commander, since it
+/// closes an incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/merge", tag = "incidents", params(("id" = i64, Path)), request_body = Merge,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("token" = ["commander"])))]
+pub async fn merge(
+    State(state): State<AppState>,
+    Need(caller, _): Need<crate::auth::Commander>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<Merge>,
+) -> Result<Json<Incident>, ApiError> {
+    check_text("reason", &body.reason, 1, MAX_TEXT_CHARS).map_err(ApiError::Invalid)?;
+    let now = state.clock.now();
+    Ok(Json(state.store.merge_incidents(id, body.into, &body.reason, &caller.actor, now).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The alerts of this incident that make the new one.
+    pub alerts: Vec<i64>,
+    pub title: String,
+    /// Default: this incident's severity.
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub summary: String,
+    pub reason: String,
+}
+
+/// Splits alerts out of this incident into a new one.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/split", tag = "incidents", params(("id" = i64, Path)), request_body = Split,
+    responses((status = 201, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("token" = ["responder"])))]
+pub async fn split(
+    State(state): State<AppState>,
+    Need(caller, _): Need<Responder>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<Split>,
+) -> Result<(StatusCode, Json<Incident>), ApiError> {
+    check_alert_list(&body.alerts)?;
+    check_text("reason", &body.reason, 1, MAX_TEXT_CHARS).map_err(ApiError::Invalid)?;
+    let source = state.store.get_incident(id).await?;
+    let new = NewIncident {
+        title: body.title,
+        summary: body.summary,
+        severity: body.severity.unwrap_or(source.severity),
+        drill: source.drill,
+    };
+    new.validate().map_err(ApiError::Invalid)?;
+    let now = state.clock.now();
+    let created = state
+        .store
+        .split_incident(id, &body.alerts, &new, &body.reason, &caller.actor, now)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The most alerts one triage call moves.
+const MAX_ALERTS_PER_CALL: usize = 1000;
+
+fn check_alert_list(alerts: &[i64]) -> Result<(), ApiError> {
+    if alerts.is_empty() {
+        return Err(ApiError::Invalid("`alerts` must name at least one alert".into()));
+    }
+    if alerts.len() > MAX_ALERTS_PER_CALL {
+        return Err(ApiError::Invalid(format!(
+            "`alerts` names {} alerts; the limit is {MAX_ALERTS_PER_CALL} per call",
+            alerts.len()
+        )));
+    }
+    Ok(())
+}

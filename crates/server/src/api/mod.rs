@@ -10,5 +10,6 @@ pub mod evidence;
 pub mod incidents;
 pub mod obligations;
 pub mod system;
+pub mod suppressions;
 pub mod tasks;
 pub mod team;

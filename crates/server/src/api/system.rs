@@ -35,5 +35,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     state.metrics.spool_committed.set(state.spool.committed());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let mut text = state.metrics.render();
+    match state.store.incident_stats().await {
+        Ok(stats) => text.push_str(&crate::metrics::render_incidents(&stats)),
+        Err(error) => tracing::warn!(%error, "The incident figures are missing from /metrics."),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -599,7 +599,7 @@ async fn the_team_holds_roles_and_tasks_come_due() {
 #[tokio::test]
 async fn firings_fold_into_one_alert_per_rule_and_group_per_suppression_period() {
     use firebreak_core::AlertStatus;
-    use firebreak_store::NewAlert;
+    use firebreak_store::{AlertFilter, NewAlert};
     for subject in subjects().await {
         let store = &*subject.store;
         let t0 = at("2026-08-01T10:00:00Z");
@@ -652,8 +652,138 @@ async fn firings_fold_into_one_alert_per_rule_and_group_per_suppression_period()
             (acked.status, acked.incident_id),
             (AlertStatus::Acknowledged, Some(incident.id))
         );
-        assert_eq!(store.list_alerts(Some(AlertStatus::New), 10).await.unwrap().len(), 2);
-        assert_eq!(store.list_alerts(None, 10).await.unwrap().len(), 3);
+        let filter = |status| AlertFilter { status, limit: Some(10), ..AlertFilter::default() };
+        assert_eq!(store.list_alerts(&filter(Some(AlertStatus::New))).await.unwrap().len(), 2);
+        assert_eq!(store.list_alerts(&filter(None)).await.unwrap().len(), 3);
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn triage_assigns_suppresses_merges_and_splits_with_every_step_on_the_timeline() {
+    use firebreak_core::{AlertStatus, Person, SuppressionKind, SuppressionStatus};
+    use firebreak_store::{AlertFilter, NewAlert};
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let t0 = at("2026-08-01T10:00:00Z");
+        let hour = SignedDuration::from_hours(1);
+        let firing = |rule: &str, ip: &str| NewAlert {
+            rule_id: rule.into(),
+            title: rule.into(),
+            severity: Severity::Sev3,
+            group: serde_json::json!({"source.ip": ip}).as_object().unwrap().clone(),
+            count: 5,
+            first_seen: t0,
+            last_seen: t0,
+            tags: Vec::new(),
+            sample: Vec::new(),
+        };
+        let mut alerts = Vec::new();
+        for (rule, ip) in [("ssh", "203.0.113.1"), ("ssh", "203.0.113.2"), ("web", "203.0.113.3")] {
+            alerts.push(store.record_alert(&firing(rule, ip), hour, t0).await.unwrap().0);
+        }
+        let a = store.create_incident(&new_incident("wave a", Severity::Sev3), "ana", t0).await;
+        let b = store.create_incident(&new_incident("wave b", Severity::Sev2), "ana", t0).await;
+        let (a, b) = (a.unwrap(), b.unwrap());
+
+        // Grouping by hand, then moving one alert on: both incidents record it.
+        let ids: Vec<i64> = alerts.iter().map(|alert| alert.id).collect();
+        store.move_alerts(&ids, a.id, "one wave", "ana", t0).await.unwrap();
+        store.move_alerts(&ids[2..], b.id, "a different attack", "ana", t0).await.unwrap();
+        let in_a = AlertFilter { incident_id: Some(a.id), ..AlertFilter::default() };
+        assert_eq!(store.list_alerts(&in_a).await.unwrap().len(), 2);
+        let a_timeline = store.timeline(a.id).await.unwrap();
+        assert!(a_timeline.iter().any(|e| e.summary.contains("moved to incident")));
+
+        // Assigning: the person must exist; the step is on the incident's timeline.
+        let person = Person {
+            id: 0,
+            name: "Bo".into(),
+            email: "bo@example.com".into(),
+            phone: None,
+            time_zone: "UTC".into(),
+            roles: Vec::new(),
+        };
+        let person = store.create_person(&person).await.unwrap();
+        let assigned = store.assign_alert(ids[0], Some(person.id), "ana", t0).await.unwrap();
+        assert_eq!(assigned.assignee_id, Some(person.id));
+        assert!(matches!(
+            store.assign_alert(ids[0], Some(9999), "ana", t0).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let mine = AlertFilter { assignee_id: Some(person.id), ..AlertFilter::default() };
+        assert_eq!(store.list_alerts(&mine).await.unwrap().len(), 1);
+
+        // A false positive proposes; only a decision accepts, and only once.
+        let (fp, proposed) =
+            store.mark_false_positive(ids[1], "our scanner", "ana", t0).await.unwrap();
+        assert_eq!(fp.status, AlertStatus::FalsePositive);
+        let kinds: Vec<SuppressionKind> = proposed.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [SuppressionKind::Allow, SuppressionKind::RuleFilter]);
+        assert!(matches!(
+            store.mark_false_positive(ids[1], "again", "ana", t0).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let accepted =
+            store.decide_suppression(proposed[0].id, true, "yes", "cmd", t0).await.unwrap();
+        assert_eq!(accepted.status, SuppressionStatus::Accepted);
+        store.decide_suppression(proposed[1].id, false, "too wide", "cmd", t0).await.unwrap();
+        let again = store.decide_suppression(proposed[0].id, false, "no", "cmd", t0).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))));
+        let live = store.list_suppressions(Some(SuppressionStatus::Accepted)).await.unwrap();
+        assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), [proposed[0].id]);
+
+        // Split one alert out of a, then merge b into the new one.
+        let split = store
+            .split_incident(a.id, &ids[..1], &new_incident("split", Severity::Sev3), "apart", "ana", t0)
+            .await
+            .unwrap();
+        assert_eq!(store.get_alert(ids[0]).await.unwrap().incident_id, Some(split.id));
+        let wrong = store
+            .split_incident(a.id, &ids[2..], &new_incident("x", Severity::Sev3), "r", "ana", t0)
+            .await;
+        assert!(matches!(wrong, Err(StoreError::Invalid(_))), "alert 3 is in b, not a");
+        store.merge_incidents(b.id, split.id, "same actor", "cmd", t0).await.unwrap();
+        let merged = store.get_incident(b.id).await.unwrap();
+        assert_eq!((merged.merged_into, merged.status), (Some(split.id), Status::Closed));
+        assert_eq!(store.get_alert(ids[2]).await.unwrap().incident_id, Some(split.id));
+        let closed = store.move_alerts(&ids[..1], b.id, "back", "ana", t0).await;
+        assert!(matches!(closed, Err(StoreError::Conflict(_))), "a merged incident takes no alerts");
+        let itself = store.merge_incidents(split.id, split.id, "r", "cmd", t0).await;
+        assert!(matches!(itself, Err(StoreError::Invalid(_))));
+
+        // Every chain still verifies; the figures leave the merged incident out.
+        for id in [a.id, b.id, split.id] {
+            let entries = store.timeline(id).await.unwrap();
+            assert!(verify_chain(&entries).is_ok(), "incident {id}");
+            assert!(entries.iter().any(|e| e.kind == EntryKind::Triage), "incident {id}");
+        }
+        let stats = store.incident_stats().await.unwrap();
+        assert_eq!((stats.total, stats.merged), (2, 1));
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn retention_deletes_the_oldest_received_events_in_batches() {
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let t0 = at("2026-08-01T00:00:00Z");
+        let events: Vec<EventRecord> = (1..=25)
+            .map(|id| {
+                let received = t0 + SignedDuration::from_hours(id);
+                let doc = format!(r#"{{"message":"e{id}"}}"#);
+                EventRecord::from_raw(id, received, doc.as_bytes()).unwrap()
+            })
+            .collect();
+        store.insert_events(events, Vec::new(), 25).await.unwrap();
+        let cutoff = t0 + SignedDuration::from_hours(10) + SignedDuration::from_mins(30);
+        assert_eq!(store.delete_events_before(cutoff, 4).await.unwrap(), 4);
+        assert_eq!(store.delete_events_before(cutoff, 4).await.unwrap(), 4);
+        assert_eq!(store.delete_events_before(cutoff, 4).await.unwrap(), 2, "10 were older");
+        assert_eq!(store.delete_events_before(cutoff, 4).await.unwrap(), 0);
+        assert_eq!(store.count_events().await.unwrap(), 15);
+        assert_eq!(store.list_events(0, 1).await.unwrap()[0].id, 11);
         subject.finish().await;
     }
 }
