@@ -90,7 +90,7 @@ pub async fn admin_create(args: &ServerConfigArgs, name: &str) -> anyhow::Result
 }
 
 #[allow(clippy::print_stdout)]
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -452,6 +452,7 @@ fn search_path(endpoint: &str, args: &EventSearchArgs, with_page: bool) -> Strin
         ("category", &args.category),
         ("outcome", &args.outcome),
         ("text", &args.text),
+        ("rule", &args.rule),
     ];
     for (key, value) in text_filters {
         if let Some(value) = value {
@@ -475,7 +476,7 @@ fn search_path(endpoint: &str, args: &EventSearchArgs, with_page: bool) -> Strin
     format!("/api/v1/events/{endpoint}?{}", encoded.join("&"))
 }
 
-fn percent_encode(text: &str) -> String {
+pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
@@ -491,8 +492,14 @@ fn percent_encode(text: &str) -> String {
 pub async fn events_search(args: &EventSearchArgs) -> anyhow::Result<ExitCode> {
     let page: serde_json::Value =
         Client::new(&args.client)?.get(&search_path("search", args, true)).await?;
-    if args.client.format == Format::Json {
-        print_json(&page)?;
+    print_event_page(args.client.format, &page)
+}
+
+/// One page of events (`events search`, `alert events`): a table, or the JSON as it came.
+#[allow(clippy::print_stdout)]
+pub fn print_event_page(format: Format, page: &serde_json::Value) -> anyhow::Result<ExitCode> {
+    if format == Format::Json {
+        print_json(page)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(

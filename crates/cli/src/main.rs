@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod scan;
+mod triage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,12 @@ enum Command {
     /// Work with incidents on a running server.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// Alerts from live detection: list, acknowledge, assign, false positive, pivot to events.
+    #[command(subcommand)]
+    Alert(triage::AlertCommand),
+    /// Suppressions proposed by false positives: list, accept, refuse.
+    #[command(subcommand)]
+    Suppression(triage::SuppressionCommand),
     /// The tamper-evident incident timeline.
     #[command(subcommand)]
     Timeline(TimelineCommand),
@@ -285,6 +292,9 @@ pub struct EventSearchArgs {
     /// Text anywhere in the event.
     #[arg(long)]
     pub text: Option<String>,
+    /// Only events this rule looks at (a rule id or name from `firebreak rules list`).
+    #[arg(long)]
+    pub rule: Option<String>,
     /// Page size for `search`.
     #[arg(long, default_value = "50")]
     pub limit: u32,
@@ -458,6 +468,46 @@ enum IncidentCommand {
         id: i64,
         text: String,
     },
+    /// Group alerts into an incident by hand (from wherever they were).
+    Alerts {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        #[arg(required = true)]
+        alerts: Vec<i64>,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Merge an incident into another: its alerts move there and it is closed as merged.
+    Merge {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        #[arg(long)]
+        into: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Split alerts out of an incident into a new one.
+    Split {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        #[arg(required = true)]
+        alerts: Vec<i64>,
+        #[arg(long)]
+        title: String,
+        /// Default: the incident's severity.
+        #[arg(long)]
+        severity: Option<firebreak_core::Severity>,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Figures over all incidents: drills and merged incidents are left out.
+    Stats {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -580,7 +630,19 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             IncidentCommand::Assign { client, id, role, person } => {
                 commands::incident_assign(&client, id, role, person).await
             }
+            IncidentCommand::Alerts { client, id, alerts, reason } => {
+                triage::incident_move(&client, id, alerts, reason).await
+            }
+            IncidentCommand::Merge { client, id, into, reason } => {
+                triage::incident_merge(&client, id, into, reason).await
+            }
+            IncidentCommand::Split { client, id, alerts, title, severity, reason } => {
+                triage::incident_split(&client, id, alerts, title, severity, reason).await
+            }
+            IncidentCommand::Stats { client } => triage::incident_stats(&client).await,
         },
+        Command::Alert(command) => triage::alert(command).await,
+        Command::Suppression(command) => triage::suppression(command).await,
         Command::Timeline(TimelineCommand::Export { client, incident, csv, kind, actor }) => {
             commands::timeline_export(&client, incident, csv, kind, actor).await
         }

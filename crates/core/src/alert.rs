@@ -177,7 +177,9 @@ impl Suppression {
     /// Whether this suppression, once accepted, silences a firing of `rule_id` for `group`.
     pub fn covers(&self, rule_id: &str, group: &Map<String, Value>) -> bool {
         match self.kind {
-            SuppressionKind::RuleFilter => self.rule_id == rule_id && self.value == group_key(group),
+            SuppressionKind::RuleFilter => {
+                self.rule_id == rule_id && self.value == group_key(group)
+            }
             SuppressionKind::Allow => match self.value.strip_prefix("user:") {
                 Some(user) => group.get("user.name").and_then(Value::as_str) == Some(user),
                 None => group.get("source.ip").and_then(Value::as_str) == Some(self.value.as_str()),
@@ -212,7 +214,8 @@ mod tests {
     #[test]
     fn a_false_positive_proposes_the_address_the_user_and_the_rule_for_its_group() {
         let alert = alert(json!({"source.ip": "198.51.100.7", "user.name": "scanner"}));
-        let proposals = Suppression::proposals_for(&alert, "our scanner", "ana", Timestamp::UNIX_EPOCH);
+        let proposals =
+            Suppression::proposals_for(&alert, "our scanner", "ana", Timestamp::UNIX_EPOCH);
         let values: Vec<(SuppressionKind, &str)> =
             proposals.iter().map(|p| (p.kind, p.value.as_str())).collect();
         assert_eq!(
@@ -220,7 +223,10 @@ mod tests {
             [
                 (SuppressionKind::Allow, "198.51.100.7"),
                 (SuppressionKind::Allow, "user:scanner"),
-                (SuppressionKind::RuleFilter, r#"{"source.ip":"198.51.100.7","user.name":"scanner"}"#),
+                (
+                    SuppressionKind::RuleFilter,
+                    r#"{"source.ip":"198.51.100.7","user.name":"scanner"}"#
+                ),
             ]
         );
         assert!(proposals.iter().all(|p| p.status == SuppressionStatus::Proposed));

@@ -328,8 +328,10 @@ impl IncidentStats {
             stats.total += 1;
             *stats.by_status.entry(incident.status.as_str().to_owned()).or_default() += 1;
             if incident.status.is_open() {
-                *stats.open_by_severity.entry(incident.severity.as_str().to_owned()).or_default() +=
-                    1;
+                *stats
+                    .open_by_severity
+                    .entry(incident.severity.as_str().to_owned())
+                    .or_default() += 1;
             }
             let detected = incident.milestones.detected.unwrap_or(incident.created_at);
             let since = |at: Option<Timestamp>| at.map(|at| at.as_second() - detected.as_second());

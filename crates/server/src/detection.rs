@@ -256,7 +256,10 @@ impl AlertWriter {
         let describe: Vec<String> = finding.group.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let describe = describe.join(", ");
         tracing::info!(rule = %alert.rule_id, group = %describe, count = alert.count, "A rule fired.");
-        if !policy.from_alerts || alert.severity > policy.min_severity || alert.incident_id.is_some() {
+        if !policy.from_alerts
+            || alert.severity > policy.min_severity
+            || alert.incident_id.is_some()
+        {
             return Ok(());
         }
         let key = firebreak_core::alert::group_key(&alert.group);
@@ -266,7 +269,10 @@ impl AlertWriter {
                 let incident = store
                     .create_incident(
                         &NewIncident {
-                            title: format!("{}: {describe}", alert.title).chars().take(200).collect(),
+                            title: format!("{}: {describe}", alert.title)
+                                .chars()
+                                .take(200)
+                                .collect(),
                             summary: format!(
                                 "Opened by firebreak from alert {} (rule {}).",
                                 alert.id, alert.rule_id

@@ -145,13 +145,29 @@ pub fn render_incidents(stats: &firebreak_core::IncidentStats) -> String {
     let mut gauge = |name: &str, help: &str, value: String| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
     };
-    gauge("firebreak_incidents", "Incidents, drills and merged ones left out.", stats.total.to_string());
-    gauge("firebreak_incident_drills", "Drills (test incidents), kept out of every other incident figure.", stats.drills.to_string());
+    gauge(
+        "firebreak_incidents",
+        "Incidents, drills and merged ones left out.",
+        stats.total.to_string(),
+    );
+    gauge(
+        "firebreak_incident_drills",
+        "Drills (test incidents), kept out of every other incident figure.",
+        stats.drills.to_string(),
+    );
     if let Some(secs) = stats.median_secs_to_contain {
-        gauge("firebreak_incident_median_seconds_to_contain", "Median time from detection to containment.", secs.to_string());
+        gauge(
+            "firebreak_incident_median_seconds_to_contain",
+            "Median time from detection to containment.",
+            secs.to_string(),
+        );
     }
     if let Some(secs) = stats.median_secs_to_close {
-        gauge("firebreak_incident_median_seconds_to_close", "Median time from detection to closing.", secs.to_string());
+        gauge(
+            "firebreak_incident_median_seconds_to_close",
+            "Median time from detection to closing.",
+            secs.to_string(),
+        );
     }
     out
 }

@@ -456,8 +456,10 @@ pub trait Store: Send + Sync + fmt::Debug {
         actor: &str,
         at: Timestamp,
     ) -> Result<(Alert, Vec<Suppression>)>;
-    async fn list_suppressions(&self, status: Option<SuppressionStatus>)
-    -> Result<Vec<Suppression>>;
+    async fn list_suppressions(
+        &self,
+        status: Option<SuppressionStatus>,
+    ) -> Result<Vec<Suppression>>;
     /// Accepts or refuses a proposed suppression; `Conflict` if it was already decided.
     async fn decide_suppression(
         &self,

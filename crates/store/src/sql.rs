@@ -20,12 +20,12 @@ use tokio::sync::Mutex;
 
 mod triage;
 
+use crate::{AlertFilter, DocumentKind, NewAlert, RoleAssignment};
 use crate::{
     AuditRecord, DocumentVersion, EventQuery, EventRecord, Evidence, IncidentChange,
     IncidentFilter, NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind,
     User,
 };
-use crate::{AlertFilter, DocumentKind, NewAlert, RoleAssignment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Engine {

@@ -16,6 +16,7 @@ mod secrets;
 mod syslog;
 mod tamper;
 mod team;
+mod triage;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -213,4 +214,43 @@ fn unsafe_kill(pid: i32, signal: i32) -> i32 {
     let status =
         Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
     if status.success() { 0 } else { -1 }
+}
+
+/// Polls `probe` until it gives a value, for at most 30 seconds; `what` names the wait in the
+/// failure. For the work the server does in the background (detection, draining).
+pub async fn wait_until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// GET `path` with `token`, as JSON; panics on a non-2xx answer.
+pub async fn get_json(server: &Server, token: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A client command's standard output, after checking that it succeeded.
+pub fn cli_ok(server: &Server, token: &str, args: &[&str]) -> String {
+    let output = server.cli(token, args);
+    assert!(
+        output.status.success(),
+        "firebreak {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

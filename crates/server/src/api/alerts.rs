@@ -180,5 +180,7 @@ pub async fn events(
 }
 
 fn no_field(id: i64, field: &str) -> ApiError {
-    ApiError::Invalid(format!("alert {id} is not grouped by `{field}`, so there is nothing to pivot on"))
+    ApiError::Invalid(format!(
+        "alert {id} is not grouped by `{field}`, so there is nothing to pivot on"
+    ))
 }

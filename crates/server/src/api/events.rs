@@ -154,9 +154,8 @@ impl RuleFilter {
                 "no detection rules are loaded, so events cannot be searched by rule".into(),
             ));
         };
-        let (index, _) = rules
-            .rule(rule)
-            .ok_or_else(|| ApiError::NotFound(format!("rule `{rule}`")))?;
+        let (index, _) =
+            rules.rule(rule).ok_or_else(|| ApiError::NotFound(format!("rule `{rule}`")))?;
         Ok(Some(RuleFilter { rules: rules.clone(), index }))
     }
 

@@ -9,7 +9,7 @@ pub mod events;
 pub mod evidence;
 pub mod incidents;
 pub mod obligations;
-pub mod system;
 pub mod suppressions;
+pub mod system;
 pub mod tasks;
 pub mod team;

@@ -735,7 +735,14 @@ async fn triage_assigns_suppresses_merges_and_splits_with_every_step_on_the_time
 
         // Split one alert out of a, then merge b into the new one.
         let split = store
-            .split_incident(a.id, &ids[..1], &new_incident("split", Severity::Sev3), "apart", "ana", t0)
+            .split_incident(
+                a.id,
+                &ids[..1],
+                &new_incident("split", Severity::Sev3),
+                "apart",
+                "ana",
+                t0,
+            )
             .await
             .unwrap();
         assert_eq!(store.get_alert(ids[0]).await.unwrap().incident_id, Some(split.id));
@@ -748,7 +755,10 @@ async fn triage_assigns_suppresses_merges_and_splits_with_every_step_on_the_time
         assert_eq!((merged.merged_into, merged.status), (Some(split.id), Status::Closed));
         assert_eq!(store.get_alert(ids[2]).await.unwrap().incident_id, Some(split.id));
         let closed = store.move_alerts(&ids[..1], b.id, "back", "ana", t0).await;
-        assert!(matches!(closed, Err(StoreError::Conflict(_))), "a merged incident takes no alerts");
+        assert!(
+            matches!(closed, Err(StoreError::Conflict(_))),
+            "a merged incident takes no alerts"
+        );
         let itself = store.merge_incidents(split.id, split.id, "r", "cmd", t0).await;
         assert!(matches!(itself, Err(StoreError::Invalid(_))));
 
