@@ -144,11 +144,27 @@ pub struct IncidentsConfig {
     pub from_alerts: bool,
     /// Only alerts at least this severe (SEV1 is the most severe).
     pub min_severity: firebreak_core::Severity,
+    /// Which open incident an alert joins: `group` (default) — the one holding the same rule
+    /// for the same group (address, user); `rule` — the one holding the same rule, whatever the
+    /// group, so that a distributed wave (a thousand addresses stuffing credentials) is one
+    /// incident, not a thousand.
+    pub group_by: IncidentGrouping,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentGrouping {
+    Group,
+    Rule,
 }
 
 impl Default for IncidentsConfig {
     fn default() -> IncidentsConfig {
-        IncidentsConfig { from_alerts: true, min_severity: firebreak_core::Severity::Sev3 }
+        IncidentsConfig {
+            from_alerts: true,
+            min_severity: firebreak_core::Severity::Sev3,
+            group_by: IncidentGrouping::Group,
+        }
     }
 }
 

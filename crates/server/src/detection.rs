@@ -22,7 +22,7 @@ use firebreak_store::{NewAlert, Store};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
 
-use crate::config::{DetectionConfig, IncidentsConfig};
+use crate::config::{DetectionConfig, IncidentGrouping, IncidentsConfig};
 use crate::metrics::Metrics;
 use crate::triage::Suppressions;
 
@@ -263,7 +263,11 @@ impl AlertWriter {
             return Ok(());
         }
         let key = firebreak_core::alert::group_key(&alert.group);
-        let incident_id = match store.open_incident_for(&alert.rule_id, &key).await? {
+        let key = match policy.group_by {
+            IncidentGrouping::Group => Some(key.as_str()),
+            IncidentGrouping::Rule => None,
+        };
+        let incident_id = match store.open_incident_for(&alert.rule_id, key).await? {
             Some(id) => id,
             None => {
                 let incident = store

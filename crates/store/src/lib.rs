@@ -433,8 +433,13 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn get_alert(&self, id: i64) -> Result<Alert>;
     /// Alerts matching every filter given, newest first.
     async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
-    /// The open incident that already holds an alert of this rule and group, if any.
-    async fn open_incident_for(&self, rule_id: &str, group_key: &str) -> Result<Option<i64>>;
+    /// The open incident that already holds an alert of this rule and group (of this rule in
+    /// any group, when `group_key` is none), if any.
+    async fn open_incident_for(
+        &self,
+        rule_id: &str,
+        group_key: Option<&str>,
+    ) -> Result<Option<i64>>;
     /// Links the alert to the incident, with the timeline entry that records it.
     async fn link_alert(&self, alert_id: i64, incident_id: i64, entry: NewEntry) -> Result<()>;
     async fn set_alert_status(&self, id: i64, status: AlertStatus, at: Timestamp) -> Result<Alert>;

@@ -1419,15 +1419,23 @@ impl Store for SqlStore {
         self.list_alerts_sql(filter).await
     }
 
-    async fn open_incident_for(&self, rule_id: &str, group_key: &str) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id \
-             WHERE a.rule_id = $1 AND a.group_key = $2 AND i.status <> 'closed' ORDER BY a.id DESC LIMIT 1",
-        )
-        .bind(rule_id)
-        .bind(group_key)
-        .fetch_optional(&self.pool)
-        .await?;
+    async fn open_incident_for(
+        &self,
+        rule_id: &str,
+        group_key: Option<&str>,
+    ) -> Result<Option<i64>> {
+        let select = "SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id \
+             WHERE a.rule_id = $1 AND i.status <> 'closed'";
+        let row = match group_key {
+            Some(key) => {
+                let sql = format!("{select} AND a.group_key = $2 ORDER BY a.id DESC LIMIT 1");
+                sqlx::query(&sql).bind(rule_id).bind(key).fetch_optional(&self.pool).await?
+            }
+            None => {
+                let sql = format!("{select} ORDER BY a.id DESC LIMIT 1");
+                sqlx::query(&sql).bind(rule_id).fetch_optional(&self.pool).await?
+            }
+        };
         Ok(row.map(|row| row.try_get::<i64, _>(0)).transpose()?)
     }
 

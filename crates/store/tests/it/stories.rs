@@ -634,7 +634,7 @@ async fn firings_fold_into_one_alert_per_rule_and_group_per_suppression_period()
             .await
             .unwrap();
         let key = firebreak_core::alert::group_key(&first.group);
-        assert_eq!(store.open_incident_for("credential_stuffing", &key).await.unwrap(), None);
+        assert_eq!(store.open_incident_for("credential_stuffing", Some(&key)).await.unwrap(), None);
         let entry = NewEntry {
             kind: EntryKind::AlertLinked,
             occurred_at: t0,
@@ -644,9 +644,15 @@ async fn firings_fold_into_one_alert_per_rule_and_group_per_suppression_period()
         };
         store.link_alert(first.id, incident.id, entry).await.unwrap();
         assert_eq!(
-            store.open_incident_for("credential_stuffing", &key).await.unwrap(),
+            store.open_incident_for("credential_stuffing", Some(&key)).await.unwrap(),
             Some(incident.id)
         );
+        assert_eq!(
+            store.open_incident_for("credential_stuffing", None).await.unwrap(),
+            Some(incident.id),
+            "by rule alone, whatever the group"
+        );
+        assert_eq!(store.open_incident_for("web_xss", None).await.unwrap(), None);
         let acked = store.set_alert_status(first.id, AlertStatus::Acknowledged, t0).await.unwrap();
         assert_eq!(
             (acked.status, acked.incident_id),
