@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use firebreak_core::{
-    AccessRole, Alert, AlertStatus, Event, Incident, IncidentStats, NewEntry, NewIncident, Person,
-    ResponseRole, Severity, Status, Suppression, SuppressionStatus, Task, TimelineEntry,
+    AccessRole, Alert, AlertStatus, Decision, DecisionKind, Event, Incident, IncidentStats,
+    NewEntry, NewIncident, Person, ResponseRole, Severity, Status, Suppression, SuppressionStatus,
+    Task, TimelineEntry,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -508,6 +509,146 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Deletes up to `limit` events received before `before` (retention); returns how many.
     async fn delete_events_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
+
+    // Containment decisions. `decision.id` is ignored on create; the entry (if the decision
+    // belongs to an incident) is written in the same transaction.
+    async fn create_decision(
+        &self,
+        decision: &Decision,
+        entry: Option<NewEntry>,
+    ) -> Result<Decision>;
+    /// How many decisions of this kind were ever taken on this target (repeat offenders).
+    async fn count_decisions(&self, kind: DecisionKind, target: &str) -> Result<u32>;
+    async fn get_decision(&self, id: i64) -> Result<Decision>;
+    async fn list_decisions(&self, filter: &DecisionFilter) -> Result<Vec<Decision>>;
+    /// Extends or rolls back a decision in force, with the entry on its incident's timeline;
+    /// `Conflict` if it is no longer in force.
+    async fn change_decision(
+        &self,
+        id: i64,
+        change: DecisionChange,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Decision>;
+    /// For a bouncer's stream: the decisions in force at `now` that were taken or changed
+    /// after `since`, and those taken at or before `since` that ended in (`since`, `now`].
+    async fn decisions_since(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<(Vec<Decision>, Vec<Decision>)>;
+
+    // Bouncers: enforcers that pull decisions with a key, kept only as its SHA-256.
+    async fn create_bouncer(&self, name: &str, key_hash: &str, at: Timestamp) -> Result<Bouncer>;
+    async fn bouncer_by_hash(&self, key_hash: &str) -> Result<Option<Bouncer>>;
+    async fn list_bouncers(&self) -> Result<Vec<Bouncer>>;
+    async fn revoke_bouncer(&self, id: i64, at: Timestamp) -> Result<()>;
+    /// Records a pull at `at`; returns the previous one.
+    async fn bouncer_pulled(&self, id: i64, at: Timestamp) -> Result<Option<Timestamp>>;
+
+    // The scheduler's durable jobs.
+    /// Schedules a job; with a dedupe key already scheduled, returns that job instead.
+    async fn schedule_job(&self, job: &NewJob, at: Timestamp) -> Result<Job>;
+    /// Takes up to `limit` pending jobs due at `now`, marking them running, in one transaction:
+    /// a job is claimed once.
+    async fn claim_due_jobs(&self, now: Timestamp, limit: u32) -> Result<Vec<Job>>;
+    /// Marks a claimed job done, or failed with its error.
+    async fn finish_job(&self, id: i64, error: Option<&str>, at: Timestamp) -> Result<()>;
+    /// Cancels the pending job with this dedupe key, if there is one.
+    async fn cancel_job(&self, dedupe_key: &str, at: Timestamp) -> Result<bool>;
+    /// At start: jobs left running by a stop are pending again (their handlers are
+    /// idempotent). Returns how many.
+    async fn requeue_interrupted_jobs(&self) -> Result<u64>;
+    async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>>;
+}
+
+/// Which decisions to list. Every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct DecisionFilter {
+    /// Only decisions in force at this time.
+    pub in_force_at: Option<Timestamp>,
+    pub incident_id: Option<i64>,
+    pub kind: Option<DecisionKind>,
+    pub target: Option<String>,
+    /// Default 1000, at most 100000.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionChange {
+    /// A new expiry (later than the current one).
+    Extend {
+        until: Timestamp,
+    },
+    RollBack,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bouncer {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip)]
+    pub key_hash: String,
+    pub created_at: Timestamp,
+    pub last_pull: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        [
+            JobState::Pending,
+            JobState::Running,
+            JobState::Done,
+            JobState::Failed,
+            JobState::Cancelled,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// What to do, e.g. `decision_expiry`, `escalation`; the scheduler dispatches on it.
+    pub kind: String,
+    pub due_at: Timestamp,
+    /// The job's arguments, JSON.
+    pub payload: serde_json::Value,
+    pub dedupe_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub due_at: Timestamp,
+    pub payload: serde_json::Value,
+    pub state: JobState,
+    pub dedupe_key: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
 }
 
 /// Which alerts to list. Every filter given must hold.

@@ -9,18 +9,22 @@ use std::time::Duration;
 use async_trait::async_trait;
 use firebreak_core::incident::Milestones;
 use firebreak_core::{
-    AccessRole, Alert, AlertStatus, EntryKind, Hash, Incident, IncidentStats, NewEntry,
-    NewIncident, Person, ResponseRole, Severity, Status, Suppression, SuppressionStatus, Task,
-    TaskStatus, TimelineEntry,
+    AccessRole, Alert, AlertStatus, Decision, DecisionKind, EntryKind, Hash, Incident,
+    IncidentStats, NewEntry, NewIncident, Person, ResponseRole, Severity, Status, Suppression,
+    SuppressionStatus, Task, TaskStatus, TimelineEntry,
 };
 use jiff::Timestamp;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
+mod response;
 mod triage;
 
-use crate::{AlertFilter, DocumentKind, NewAlert, RoleAssignment};
+use crate::{
+    AlertFilter, Bouncer, DecisionChange, DecisionFilter, DocumentKind, Job, JobState, NewAlert,
+    NewJob, RoleAssignment,
+};
 use crate::{
     AuditRecord, DocumentVersion, EventQuery, EventRecord, Evidence, IncidentChange,
     IncidentFilter, NewToken, ObligationRecord, Result, Store, StoreError, TokenInfo, TokenKind,
@@ -1553,5 +1557,88 @@ impl Store for SqlStore {
 
     async fn delete_events_before(&self, before: Timestamp, limit: u32) -> Result<u64> {
         self.delete_events_before_sql(before, limit).await
+    }
+
+    async fn create_decision(
+        &self,
+        decision: &Decision,
+        entry: Option<NewEntry>,
+    ) -> Result<Decision> {
+        self.create_decision_sql(decision, entry).await
+    }
+
+    async fn count_decisions(&self, kind: DecisionKind, target: &str) -> Result<u32> {
+        self.count_decisions_sql(kind, target).await
+    }
+
+    async fn get_decision(&self, id: i64) -> Result<Decision> {
+        self.get_decision_sql(id).await
+    }
+
+    async fn list_decisions(&self, filter: &DecisionFilter) -> Result<Vec<Decision>> {
+        self.list_decisions_sql(filter).await
+    }
+
+    async fn change_decision(
+        &self,
+        id: i64,
+        change: DecisionChange,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Decision> {
+        self.change_decision_sql(id, change, reason, actor, at).await
+    }
+
+    async fn decisions_since(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<(Vec<Decision>, Vec<Decision>)> {
+        self.decisions_since_sql(since, now).await
+    }
+
+    async fn create_bouncer(&self, name: &str, key_hash: &str, at: Timestamp) -> Result<Bouncer> {
+        self.create_bouncer_sql(name, key_hash, at).await
+    }
+
+    async fn bouncer_by_hash(&self, key_hash: &str) -> Result<Option<Bouncer>> {
+        self.bouncer_by_hash_sql(key_hash).await
+    }
+
+    async fn list_bouncers(&self) -> Result<Vec<Bouncer>> {
+        self.list_bouncers_sql().await
+    }
+
+    async fn revoke_bouncer(&self, id: i64, at: Timestamp) -> Result<()> {
+        self.revoke_bouncer_sql(id, at).await
+    }
+
+    async fn bouncer_pulled(&self, id: i64, at: Timestamp) -> Result<Option<Timestamp>> {
+        self.bouncer_pulled_sql(id, at).await
+    }
+
+    async fn schedule_job(&self, job: &NewJob, at: Timestamp) -> Result<Job> {
+        self.schedule_job_sql(job, at).await
+    }
+
+    async fn claim_due_jobs(&self, now: Timestamp, limit: u32) -> Result<Vec<Job>> {
+        self.claim_due_jobs_sql(now, limit).await
+    }
+
+    async fn finish_job(&self, id: i64, error: Option<&str>, at: Timestamp) -> Result<()> {
+        self.finish_job_sql(id, error, at).await
+    }
+
+    async fn cancel_job(&self, dedupe_key: &str, at: Timestamp) -> Result<bool> {
+        self.cancel_job_sql(dedupe_key, at).await
+    }
+
+    async fn requeue_interrupted_jobs(&self) -> Result<u64> {
+        self.requeue_interrupted_jobs_sql().await
+    }
+
+    async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+        self.list_jobs_sql(state, limit).await
     }
 }

@@ -803,3 +803,104 @@ async fn retention_deletes_the_oldest_received_events_in_batches() {
         subject.finish().await;
     }
 }
+
+#[tokio::test]
+async fn decisions_stream_their_starts_and_ends_and_jobs_are_claimed_once() {
+    use firebreak_core::{Decision, DecisionKind, Term};
+    use firebreak_store::{DecisionChange, DecisionFilter, JobState, NewJob};
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let t0 = at("2026-08-01T10:00:00Z");
+        let mins = SignedDuration::from_mins;
+        let incident =
+            store.create_incident(&new_incident("stuffing", Severity::Sev2), "ana", t0).await;
+        let incident = incident.unwrap();
+        let ban = |target: &str, minutes: i64| Decision {
+            id: 0,
+            kind: DecisionKind::Ban,
+            target: target.into(),
+            reason: "credential stuffing".into(),
+            incident_id: Some(incident.id),
+            decided_by: "playbook".into(),
+            term: Term::Short,
+            offence: 0,
+            created_at: t0,
+            expires_at: t0 + mins(minutes),
+            rolled_back_at: None,
+            rolled_back_by: None,
+        };
+        let entry = || NewEntry {
+            kind: EntryKind::Decision,
+            occurred_at: t0,
+            actor: "playbook".into(),
+            summary: "ban".into(),
+            data: serde_json::json!({}),
+        };
+        let a = store.create_decision(&ban("203.0.113.5", 60), Some(entry())).await.unwrap();
+        let b = store.create_decision(&ban("198.51.100.0/24", 10), Some(entry())).await.unwrap();
+        assert_eq!(store.count_decisions(DecisionKind::Ban, "203.0.113.5").await.unwrap(), 1);
+        let bad = Decision { expires_at: t0, ..ban("192.0.2.1", 0) };
+        assert!(matches!(store.create_decision(&bad, None).await, Err(StoreError::Invalid(_))));
+
+        // The stream: both new after t0 - 1m; at +15m, b has ended.
+        let (fresh, ended) = store.decisions_since(t0 - mins(1), t0 + mins(1)).await.unwrap();
+        assert_eq!((fresh.len(), ended.len()), (2, 0));
+        let (fresh, ended) = store.decisions_since(t0 + mins(1), t0 + mins(15)).await.unwrap();
+        assert!(fresh.is_empty());
+        assert_eq!(ended.iter().map(|d| d.id).collect::<Vec<_>>(), [b.id]);
+        let active =
+            DecisionFilter { in_force_at: Some(t0 + mins(15)), ..DecisionFilter::default() };
+        assert_eq!(store.list_decisions(&active).await.unwrap().len(), 1);
+
+        // Extending shows it again as new; rolling back ends it; an ended one cannot change.
+        let until = t0 + mins(120);
+        let extend = DecisionChange::Extend { until };
+        store.change_decision(a.id, extend, "still coming", "ana", t0 + mins(20)).await.unwrap();
+        let (fresh, _) = store.decisions_since(t0 + mins(15), t0 + mins(21)).await.unwrap();
+        assert_eq!(fresh.iter().map(|d| (d.id, d.expires_at)).collect::<Vec<_>>(), [(a.id, until)]);
+        let back = DecisionChange::RollBack;
+        let rolled = store.change_decision(a.id, back, "customer NAT", "ana", t0 + mins(30));
+        assert_eq!(rolled.await.unwrap().rolled_back_by.as_deref(), Some("ana"));
+        let (_, ended) = store.decisions_since(t0 + mins(21), t0 + mins(31)).await.unwrap();
+        assert_eq!(ended.iter().map(|d| d.id).collect::<Vec<_>>(), [a.id]);
+        let again = store.change_decision(a.id, back, "again", "ana", t0 + mins(32)).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))));
+        let entries = store.timeline(incident.id).await.unwrap();
+        assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Decision).count(), 4);
+        assert!(verify_chain(&entries).is_ok());
+
+        // Jobs: deduplicated, claimed once, requeued after an interruption.
+        let job = |key: &str, minutes: i64| NewJob {
+            kind: "decision_expiry".into(),
+            due_at: t0 + mins(minutes),
+            payload: serde_json::json!({ "decision": 1 }),
+            dedupe_key: Some(key.into()),
+        };
+        let first = store.schedule_job(&job("expire-1", 5), t0).await.unwrap();
+        let same = store.schedule_job(&job("expire-1", 9), t0).await.unwrap();
+        assert_eq!(first.id, same.id);
+        store.schedule_job(&job("expire-2", 50), t0).await.unwrap();
+        store.schedule_job(&job("cancel-me", 1), t0).await.unwrap();
+        assert!(store.cancel_job("cancel-me", t0).await.unwrap());
+        assert!(store.claim_due_jobs(t0, 10).await.unwrap().is_empty());
+        let claimed = store.claim_due_jobs(t0 + mins(10), 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [first.id]);
+        assert!(store.claim_due_jobs(t0 + mins(10), 10).await.unwrap().is_empty(), "once");
+        assert_eq!(store.requeue_interrupted_jobs().await.unwrap(), 1);
+        let again = store.claim_due_jobs(t0 + mins(10), 10).await.unwrap();
+        assert_eq!((again.len(), again[0].attempts), (1, 2));
+        store.finish_job(first.id, None, t0 + mins(10)).await.unwrap();
+        assert!(store.finish_job(first.id, None, t0 + mins(10)).await.is_err());
+        let done = store.list_jobs(Some(JobState::Done), 10).await.unwrap();
+        assert_eq!(done.len(), 1);
+
+        // Bouncers: pulls are recorded.
+        let bouncer = store.create_bouncer("edge", "abc123", t0).await.unwrap();
+        assert_eq!(store.bouncer_pulled(bouncer.id, t0).await.unwrap(), None);
+        assert_eq!(store.bouncer_pulled(bouncer.id, t0 + mins(1)).await.unwrap(), Some(t0));
+        assert_eq!(store.bouncer_by_hash("abc123").await.unwrap().map(|b| b.id), Some(bouncer.id));
+        store.revoke_bouncer(bouncer.id, t0).await.unwrap();
+        assert!(matches!(store.revoke_bouncer(bouncer.id, t0).await, Err(StoreError::Conflict(_))));
+        subject.finish().await;
+    }
+}
