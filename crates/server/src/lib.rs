@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod ingest;
 pub mod metrics;
 pub mod retention;
+pub mod scheduler;
 pub mod sources;
 pub mod spool;
 pub mod triage;
