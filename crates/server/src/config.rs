@@ -29,6 +29,7 @@ pub struct Config {
     pub detection: DetectionConfig,
     pub incidents: IncidentsConfig,
     pub sources: crate::sources::SourcesConfig,
+    pub response: ResponseConfig,
 }
 
 impl Default for Config {
@@ -43,6 +44,7 @@ impl Default for Config {
             detection: DetectionConfig::default(),
             incidents: IncidentsConfig::default(),
             sources: crate::sources::SourcesConfig::default(),
+            response: ResponseConfig::default(),
         }
     }
 }
@@ -59,6 +61,7 @@ impl fmt::Debug for Config {
             .field("detection", &self.detection)
             .field("incidents", &self.incidents)
             .field("sources", &self.sources)
+            .field("response", &self.response)
             .finish()
     }
 }
@@ -132,6 +135,66 @@ impl Default for DetectionConfig {
             suppression_secs: 3600,
             lateness_secs: 120,
         }
+    }
+}
+
+/// Response: playbooks, containment decisions and their enforcement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponseConfig {
+    /// Run the matching playbooks on incidents opened (or joined) by alerts.
+    pub playbooks_enabled: bool,
+    /// Load the shipped playbooks.
+    pub builtin_playbooks: bool,
+    /// Directories of playbook files (`*.yml`, `*.yaml`) to load as well.
+    pub playbooks: Vec<PathBuf>,
+    /// Addresses and ranges that are never banned, whatever a rule, a playbook or a person
+    /// says (the administrators' own, the office, the load balancers). The addresses of
+    /// `[detection] allow` are never banned either.
+    pub never_ban: Vec<String>,
+    /// The first ban of an address, in seconds, when the playbook or person gives none.
+    pub ban_secs: u64,
+    /// Each earlier ban of the same target multiplies the next one by this.
+    pub repeat_multiplier: u32,
+    /// No ban lasts longer (seconds).
+    pub max_ban_secs: u64,
+    /// IPv6 offenders are banned as their /N (64: one subscriber; 128: the address alone).
+    pub ipv6_prefix: u8,
+    pub nftables: NftablesConfig,
+}
+
+impl Default for ResponseConfig {
+    fn default() -> ResponseConfig {
+        ResponseConfig {
+            playbooks_enabled: true,
+            builtin_playbooks: true,
+            playbooks: Vec::new(),
+            never_ban: Vec::new(),
+            ban_secs: 4 * 3600,
+            repeat_multiplier: 2,
+            max_ban_secs: 30 * 86_400,
+            ipv6_prefix: 64,
+            nftables: NftablesConfig::default(),
+        }
+    }
+}
+
+/// Bans applied directly with nftables, for hosts without a bouncer: firebreak keeps its own
+/// table with two sets (IPv4, IPv6) whose elements time out with their decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NftablesConfig {
+    pub enabled: bool,
+    /// The `inet` table firebreak owns (created at start, never someone else's).
+    pub table: String,
+    /// Also add an input chain that drops traffic from the sets (otherwise only the sets are
+    /// kept, for rules of your own to use).
+    pub drop_chain: bool,
+}
+
+impl Default for NftablesConfig {
+    fn default() -> NftablesConfig {
+        NftablesConfig { enabled: false, table: "firebreak".into(), drop_chain: true }
     }
 }
 

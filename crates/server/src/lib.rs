@@ -13,6 +13,7 @@ pub mod error;
 pub mod evidence;
 pub mod ingest;
 pub mod metrics;
+pub mod response;
 pub mod retention;
 pub mod scheduler;
 pub mod sources;

@@ -40,7 +40,7 @@ fn check_name(name: &str) -> Result<String, ApiError> {
 }
 
 fn custody(
-    caller: &Caller,
+    actor: &str,
     action: &str,
     evidence: &Evidence,
     reason: &str,
@@ -49,7 +49,7 @@ fn custody(
     NewEntry {
         kind: EntryKind::Evidence,
         occurred_at: at,
-        actor: caller.actor.clone(),
+        actor: actor.to_owned(),
         summary: format!(
             "Evidence {} `{}` {action}{}",
             evidence.id,
@@ -76,7 +76,7 @@ async fn acquire(
     let now = state.clock.now();
     evidence.acquired_at = now;
     evidence.acquired_by = caller.actor.clone();
-    let entry = custody(caller, "acquired", &evidence, reason, now);
+    let entry = custody(&caller.actor, "acquired", &evidence, reason, now);
     let (stored, _) = state.store.add_evidence(&evidence, entry).await?;
     Ok(stored)
 }
@@ -233,12 +233,71 @@ pub async fn capture(
     state.store.get_incident(id).await?;
     let search: SearchQuery = serde_json::from_value(capture.query.clone())
         .map_err(|error| ApiError::Invalid(format!("`query`: {error}")))?;
-    let mut query = search.to_store(5000)?;
-    let mut writer = state
-        .blobs
-        .writer(state.config.evidence.max_bytes)
-        .await
-        .map_err(|e| blob_error(e.into()))?;
+    let query = search.to_store(5000)?;
+    let sink = EvidenceSink::of(&state);
+    let stored = capture_events(
+        &sink,
+        &caller.actor,
+        id,
+        query,
+        EventsCapture {
+            name,
+            description: capture.description,
+            what: capture.query.to_string(),
+            reason: capture.reason,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Where captured evidence goes: the store for its record, the blob store for its bytes.
+#[derive(Clone)]
+pub struct EvidenceSink {
+    pub store: std::sync::Arc<dyn firebreak_store::Store>,
+    pub blobs: crate::evidence::BlobStore,
+    pub max_bytes: u64,
+    pub clock: std::sync::Arc<dyn firebreak_core::Clock>,
+}
+
+impl std::fmt::Debug for EvidenceSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvidenceSink").field("max_bytes", &self.max_bytes).finish_non_exhaustive()
+    }
+}
+
+impl EvidenceSink {
+    pub fn of(state: &AppState) -> EvidenceSink {
+        EvidenceSink {
+            store: state.store.clone(),
+            blobs: state.blobs.clone(),
+            max_bytes: state.config.evidence.max_bytes,
+            clock: state.clock.clone(),
+        }
+    }
+}
+
+/// What a capture of events is called and why it is made.
+#[derive(Debug)]
+pub struct EventsCapture {
+    pub name: String,
+    pub description: String,
+    /// The query, in words, for the description.
+    pub what: String,
+    pub reason: String,
+}
+
+/// Saves every event `query` finds (up to 1,000,000, newest first) into the incident as one
+/// NDJSON evidence file, with its custody record: for people through the API, and for
+/// playbooks (evidence before containment).
+pub async fn capture_events(
+    state: &EvidenceSink,
+    actor: &str,
+    incident_id: i64,
+    mut query: firebreak_store::EventQuery,
+    capture: EventsCapture,
+) -> Result<Evidence, ApiError> {
+    let mut writer = state.blobs.writer(state.max_bytes).await.map_err(|e| blob_error(e.into()))?;
     let mut count = 0usize;
     while count < MAX_CAPTURED_EVENTS {
         let rows = state.store.search_events(&query).await?;
@@ -256,13 +315,25 @@ pub async fn capture(
     }
     let (sha256, size) = writer.finish(&state.blobs).await.map_err(blob_error)?;
     let description = if capture.description.is_empty() {
-        format!("{count} events matching {}", capture.query)
+        format!("{count} events matching {}", capture.what)
     } else {
-        format!("{} ({count} events matching {})", capture.description, capture.query)
+        format!("{} ({count} events matching {})", capture.description, capture.what)
     };
-    let evidence = blank(id, name, description, "application/x-ndjson", "events", sha256, size);
-    let stored = acquire(&state, &caller, evidence, &capture.reason).await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    let mut evidence = blank(
+        incident_id,
+        capture.name,
+        description,
+        "application/x-ndjson",
+        "events",
+        sha256,
+        size,
+    );
+    let now = state.clock.now();
+    evidence.acquired_at = now;
+    evidence.acquired_by = actor.to_owned();
+    let entry = custody(actor, "acquired", &evidence, &capture.reason, now);
+    let (stored, _) = state.store.add_evidence(&evidence, entry).await?;
+    Ok(stored)
 }
 
 /// The incident's evidence, in order of acquisition.
@@ -304,7 +375,7 @@ pub async fn content(
     let now = state.clock.now();
     state
         .store
-        .append_entry(id, custody(&caller, "accessed", &evidence, &query.reason, now), now)
+        .append_entry(id, custody(&caller.actor, "accessed", &evidence, &query.reason, now), now)
         .await?;
     Response::builder()
         .header(header::CONTENT_TYPE, evidence.media_type.as_str())
@@ -369,7 +440,8 @@ pub async fn verify(
         };
         let now = state.clock.now();
         let action = if problem.is_none() { "re-verified" } else { "FAILED verification" };
-        let mut entry = custody(&caller, action, &evidence, problem.as_deref().unwrap_or(""), now);
+        let mut entry =
+            custody(&caller.actor, action, &evidence, problem.as_deref().unwrap_or(""), now);
         if let serde_json::Value::Object(map) = &mut entry.data {
             map.insert("ok".into(), serde_json::Value::Bool(problem.is_none()));
         }
@@ -404,7 +476,7 @@ pub async fn export(
     for evidence in &items {
         state
             .store
-            .append_entry(id, custody(&caller, "exported", evidence, &query.reason, now), now)
+            .append_entry(id, custody(&caller.actor, "exported", evidence, &query.reason, now), now)
             .await?;
     }
     let custody_log: Vec<_> = state

@@ -29,7 +29,7 @@ pub struct NewTask {
     pub checklist: Vec<String>,
 }
 
-fn entry(actor: &str, summary: String, task: &Task, at: Timestamp) -> NewEntry {
+pub(crate) fn entry(actor: &str, summary: String, task: &Task, at: Timestamp) -> NewEntry {
     NewEntry {
         kind: EntryKind::Task,
         occurred_at: at,
