@@ -7,10 +7,8 @@
 //! batch buffer when the process is killed is lost, as with any syslog receiver; at shutdown
 //! the buffer is flushed.
 //!
-//! Known limit: stored events reach the detection engine as events, so the rules that read any
-//! authentication source (credential stuffing, application brute force, …) apply to them, while
-//! the rules written for raw sshd lines (`logsource: service: sshd`) apply only to
-//! `firebreak scan`. Feeding the engine the raw line for syslog sources is the next step.
+//! The events say which line source they come from (`firebreak.source`), so the rules written
+//! for sshd lines (`logsource: service: sshd`) apply to them as in `firebreak scan`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
