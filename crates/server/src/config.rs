@@ -229,6 +229,7 @@ impl Config {
             return Err(ConfigError("`ingest.drain_batch` must be at least 1".into()));
         }
         self.obligations.plan()?;
+        self.sources.validate().map_err(ConfigError)?;
         Ok(())
     }
 }
@@ -373,6 +374,37 @@ mod tests {
         std::fs::write(&path, "[obligations]\nreminders = [\"soon\"]\n").unwrap();
         let error = Config::load(Some(&path), &[]).unwrap_err().to_string();
         assert!(error.contains("obligations.reminders") && error.contains("soon"), "{error}");
+    }
+
+    #[test]
+    fn file_sources_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(
+            &path,
+            "[[sources.file]]\npath = \"/var/log/auth.log\"\nformat = \"syslog\"\n\n[[sources.file]]\npath = \"/var/log/nginx/access.log\"\nstart = \"beginning\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), &[]).unwrap();
+        let files = &config.sources.file;
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].format, crate::sources::FileFormat::Syslog);
+        assert_eq!(files[0].start, crate::sources::Start::End);
+        assert_eq!(files[1].format, crate::sources::FileFormat::Auto);
+        assert_eq!(files[1].start, crate::sources::Start::Beginning);
+
+        let bad = [
+            ("path = \"/a\"\nformt = \"syslog\"\n", "unknown key `sources.file.0.formt`"),
+            ("path = \"/a\"\nformat = \"csv\"\n", "csv"),
+            ("path = \"/a\"\nstart = \"middle\"\n", "middle"),
+            ("format = \"json\"\n", "path"),
+            ("path = \"/a\"\n\n[[sources.file]]\npath = \"/a\"\n", "listed twice"),
+        ];
+        for (text, want) in bad {
+            std::fs::write(&path, format!("[[sources.file]]\n{text}")).unwrap();
+            let error = Config::load(Some(&path), &[]).unwrap_err().to_string();
+            assert!(error.contains(want), "{text}: {error}");
+        }
     }
 
     #[test]

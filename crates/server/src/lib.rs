@@ -346,6 +346,7 @@ pub async fn serve(
     let (sources_stop, sources_stop_rx) = watch::channel(false);
     let source_tasks = sources::start(
         &config.sources,
+        &config.data_dir,
         spool.clone(),
         clock.clone(),
         metrics.clone(),
@@ -367,7 +368,7 @@ pub async fn serve(
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
-    // The syslog sources flush what they hold and let go of the spool.
+    // The sources flush what they hold and let go of the spool.
     let _ = sources_stop.send(true);
     for mut task in source_tasks {
         if tokio::time::timeout(grace, &mut task).await.is_err() {

@@ -41,6 +41,13 @@ pub struct Metrics {
     pub alerts_created: Counter,
     pub incidents_opened: Counter,
     pub syslog_unreadable: Counter,
+    pub file_lines: Counter,
+    pub file_unreadable: Counter,
+    pub file_too_long: Counter,
+    pub file_invalid_utf8: Counter,
+    pub file_rotations: Counter,
+    pub file_truncations: Counter,
+    pub file_errors: Counter,
 }
 
 impl Metrics {
@@ -98,6 +105,41 @@ impl Metrics {
             "firebreak_syslog_unreadable_total",
             "Syslog messages no parser could read (dropped).",
             self.syslog_unreadable.get(),
+        );
+        counter(
+            "firebreak_file_lines_total",
+            "Lines read from followed files (blank lines aside).",
+            self.file_lines.get(),
+        );
+        counter(
+            "firebreak_file_unreadable_total",
+            "Lines of followed files no parser could read (dropped).",
+            self.file_unreadable.get(),
+        );
+        counter(
+            "firebreak_file_too_long_total",
+            "Lines of followed files longer than the line limit (skipped).",
+            self.file_too_long.get(),
+        );
+        counter(
+            "firebreak_file_invalid_utf8_total",
+            "Lines of followed files with bytes that are not UTF-8 (read with them replaced).",
+            self.file_invalid_utf8.get(),
+        );
+        counter(
+            "firebreak_file_rotations_total",
+            "Followed files replaced by a new file at their path.",
+            self.file_rotations.get(),
+        );
+        counter(
+            "firebreak_file_truncations_total",
+            "Followed files found shorter than what was read of them (read again from the start).",
+            self.file_truncations.get(),
+        );
+        counter(
+            "firebreak_file_errors_total",
+            "Failed attempts to read a followed file or hand its lines to the spool (retried).",
+            self.file_errors.get(),
         );
         let committed = self.spool_committed.get();
         let checkpoint = self.store_checkpoint.get();

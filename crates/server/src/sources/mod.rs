@@ -1,13 +1,15 @@
 //! Sources that firebreak reads itself, rather than waiting for events to be posted: syslog
-//! listeners (`syslog.rs`). Each line is parsed by the detection crate's parsers (an sshd line
-//! becomes an authentication event, and so on) and then goes the way of events posted to the
-//! API: into the spool, the store, and live detection.
+//! listeners (`syslog.rs`) and followed log files (`file.rs`). Each line is parsed by the
+//! detection crate's parsers (an sshd line becomes an authentication event, and so on) and then
+//! goes the way of events posted to the API: into the spool, the store, and live detection.
 //! The parsed events say which line source they come from (`firebreak.source`), so the rules
 //! written for that source (`logsource: service: sshd`, …) apply to them as in `firebreak scan`.
 
+mod file;
 mod syslog;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use firebreak_core::{Clock, Event};
@@ -17,21 +19,40 @@ use tokio::sync::watch;
 use crate::metrics::Metrics;
 use crate::spool::Spool;
 
+pub use file::{FileFormat, FileSource, Start};
 pub use syslog::{Protocol, SyslogSource};
 
 /// Events per spool record, at most.
 const BATCH: usize = 1000;
 
-/// `[sources]`: `[[sources.syslog]]` listeners.
+/// `[sources]`: `[[sources.syslog]]` listeners and `[[sources.file]]` files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SourcesConfig {
     pub syslog: Vec<SyslogSource>,
+    pub file: Vec<FileSource>,
 }
 
-/// Starts every configured source, failing at start if a listener cannot be bound.
+impl SourcesConfig {
+    /// A file followed twice would be stored twice: each path may appear once.
+    pub fn validate(&self) -> Result<(), String> {
+        for (index, source) in self.file.iter().enumerate() {
+            if self.file.iter().take(index).any(|other| other.path == source.path) {
+                return Err(format!(
+                    "`sources.file`: the path {} is listed twice",
+                    source.path.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Starts every configured source: binds the listeners (failing at start if one cannot be
+/// bound) and starts following the files (whose positions are kept under `data_dir`).
 pub async fn start(
     config: &SourcesConfig,
+    data_dir: &Path,
     spool: Spool,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -44,6 +65,16 @@ pub async fn start(
                 .await?,
         );
     }
+    for source in &config.file {
+        tasks.push(file::start(
+            source.clone(),
+            data_dir,
+            spool.clone(),
+            clock.clone(),
+            metrics.clone(),
+            stop.clone(),
+        )?);
+    }
     Ok(tasks)
 }
 
@@ -52,7 +83,7 @@ pub async fn start(
 struct Pending {
     payload: Vec<u8>,
     count: u32,
-    /// Who sent the last event.
+    /// Who sent the last event, for syslog.
     last_peer: Option<SocketAddr>,
 }
 
