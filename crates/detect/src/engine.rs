@@ -391,20 +391,43 @@ impl Scanner {
                 windows.insert(rule.id.clone(), state.clone());
             }
         }
-        let open = self
-            .open
-            .iter()
-            .filter_map(|((rule, key), finding)| {
-                Some((self.rules.rules.get(*rule)?.id.clone(), key.clone(), *finding))
-            })
-            .collect();
         Snapshot {
             watermark: self.watermark,
             windows,
             findings: self.findings.clone(),
-            open,
+            open: self.open_by_id(),
             stats: self.stats,
         }
+    }
+
+    /// The same scanner over another rule set (say, with new threat-intelligence lists): the
+    /// windows, open findings and counts of the rules still loaded (by id) carry over, moved
+    /// rather than copied as a [`Scanner::snapshot`] would copy them.
+    pub fn with_rules(self, rules: Arc<RuleSet>) -> Scanner {
+        let open = self.open_by_id();
+        let mut windows = BTreeMap::new();
+        for (rule, state) in self.rules.rules.iter().zip(self.windows) {
+            if !state.is_empty() {
+                windows.insert(rule.id.clone(), state);
+            }
+        }
+        let snapshot = Snapshot {
+            watermark: self.watermark,
+            windows,
+            findings: self.findings,
+            open,
+            stats: self.stats,
+        };
+        Scanner::restore(rules, self.config, snapshot)
+    }
+
+    fn open_by_id(&self) -> Vec<(String, Key, usize)> {
+        self.open
+            .iter()
+            .filter_map(|((rule, key), finding)| {
+                Some((self.rules.rules.get(*rule)?.id.clone(), key.clone(), *finding))
+            })
+            .collect()
     }
 
     pub fn stats(&self) -> ScanStats {

@@ -155,6 +155,20 @@ fn state_survives_a_snapshot_and_a_restart() {
     assert!(got.contains(&"ssh_brute_force 203.0.113.9 5".to_owned()), "{got:?}");
 }
 
+#[test]
+fn with_new_rules_the_windows_carry_on_and_the_new_list_applies() {
+    let ip = "203.0.113.10";
+    let mut scanner = pack_scanner(ScanConfig::default());
+    scan(&mut scanner, &(0..3).map(|i| fail(&format!("0{i}:00"), ip, i)).collect::<Vec<_>>());
+    let lists = HashMap::from([("threat_intel".to_owned(), vec!["198.51.100.0/24".to_owned()])]);
+    let mut scanner = scanner.with_rules(Arc::new(pack::builtin(&lists).unwrap()));
+    let mut lines: Vec<String> = (3..5).map(|i| fail(&format!("0{i}:00"), ip, i)).collect();
+    lines.push(fail("05:00", "198.51.100.20", 9));
+    let got = scan(&mut scanner, &lines);
+    assert!(got.contains(&"ssh_brute_force 203.0.113.10 5".to_owned()), "{got:?}");
+    assert!(got.contains(&"threat_intel_source 198.51.100.20 1".to_owned()), "{got:?}");
+}
+
 /// What the live path does: the line parser builds events, the engine reads them as events.
 fn feed_as_events(scanner: &mut Scanner, format: Format, lines: &[String]) -> Vec<String> {
     let mut parser = LineParser::new(format, ParseConfig::default());

@@ -103,7 +103,8 @@ pub struct DetectionConfig {
     pub builtin_rules: bool,
     /// Directories of Sigma rules to load as well.
     pub rules: Vec<PathBuf>,
-    /// Threat-intelligence lists: one address or CIDR range per line.
+    /// Threat-intelligence lists: one address or CIDR range per line. Read again when they
+    /// change; a changed list that does not read keeps its old entries.
     pub threat_intel: Vec<PathBuf>,
     /// Addresses, ranges and `user:NAME` lines that never raise an alert.
     pub allow: Option<PathBuf>,

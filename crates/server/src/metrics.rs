@@ -48,6 +48,8 @@ pub struct Metrics {
     pub file_rotations: Counter,
     pub file_truncations: Counter,
     pub file_errors: Counter,
+    pub threat_intel_reloads: Counter,
+    pub threat_intel_reload_errors: Counter,
 }
 
 impl Metrics {
@@ -140,6 +142,16 @@ impl Metrics {
             "firebreak_file_errors_total",
             "Failed attempts to read a followed file or hand its lines to the spool (retried).",
             self.file_errors.get(),
+        );
+        counter(
+            "firebreak_threat_intel_reloads_total",
+            "Threat-intelligence lists read again after they changed.",
+            self.threat_intel_reloads.get(),
+        );
+        counter(
+            "firebreak_threat_intel_reload_errors_total",
+            "Changed threat-intelligence lists that did not read (the old list stayed in force).",
+            self.threat_intel_reload_errors.get(),
         );
         let committed = self.spool_committed.get();
         let checkpoint = self.store_checkpoint.get();

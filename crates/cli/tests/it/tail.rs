@@ -1,5 +1,6 @@
 //! Followed files (`[[sources.file]]`): appended lines become stored events and alerts; rotation,
-//! truncation and restarts lose no line and repeat none.
+//! truncation and restarts lose no line and repeat none; threat-intelligence lists edited while
+//! the server runs apply to the next events.
 //!
 //! "Repeat none" is checked without waiting for time to pass: every test ends by writing a last
 //! line and waiting for it; lines are read, spooled and stored in order, so a line read twice
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{Server, free_port};
 
@@ -225,5 +226,66 @@ async fn a_restart_carries_on_from_the_saved_position() {
     let server = start(dir.path(), &config, Stdio::inherit());
     append(&log, line(7, ip).as_bytes());
     assert_eq!(users_through(&server, &admin, ip, 7).await, names(0..8));
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_threat_intelligence_list_edited_while_serving_applies_to_the_next_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("intel.txt");
+    std::fs::write(&intel, "192.0.2.1\n").unwrap();
+    let log = dir.path().join("auth.log");
+    let server_log = dir.path().join("server.log");
+    let config = config(
+        dir.path(),
+        &log,
+        &format!("\n[detection]\nthreat_intel = [{:?}]\n", intel.display().to_string()),
+    );
+    let server =
+        start(dir.path(), &config, Stdio::from(std::fs::File::create(&server_log).unwrap()));
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    let post = |ip: &'static str, second: u32| {
+        let request = reqwest::Client::new()
+            .post(server.url("/api/v1/events"))
+            .bearer_auth(&ingest)
+            .json(&json!({
+                "@timestamp": format!("2026-09-01T02:00:{second:02}Z"),
+                "event": { "category": "network", "action": "connection" },
+                "source": { "ip": ip },
+            }));
+        async move { request.send().await.unwrap().error_for_status().unwrap() }
+    };
+
+    // Not listed yet: no alert. (The listed address after it is the barrier: once its alert is
+    // there, the event before it has been through the engine.)
+    post("203.0.113.99", 0).await;
+    post("192.0.2.1", 1).await;
+    alert_for(&server, &admin, "threat_intel_source", "192.0.2.1").await;
+    let early = alerts(&server, &admin).await;
+    assert!(early.iter().all(|a| a["group"]["source.ip"] != "203.0.113.99"), "{early:?}");
+
+    // Edits are renamed into place, as a feed updater does: a write in place could be seen half
+    // done (and read again once whole), which would make the reload count below vary.
+    let replace = |text: &str| {
+        let new = dir.path().join("intel.txt.new");
+        std::fs::write(&new, text).unwrap();
+        std::fs::rename(&new, &intel).unwrap();
+    };
+    replace("192.0.2.1\n203.0.113.99\n");
+    post("203.0.113.99", 2).await;
+    alert_for(&server, &admin, "threat_intel_source", "203.0.113.99").await;
+    assert_eq!(metric(&server, "firebreak_threat_intel_reloads_total").await, 1);
+
+    // A broken edit keeps the list in force, and the warning names the file and the line.
+    replace("192.0.2.1\nnot an address\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&server, "firebreak_threat_intel_reload_errors_total").await == 0 {
+        assert!(Instant::now() < deadline, "the broken list was never noticed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logged = std::fs::read_to_string(&server_log).unwrap();
+    assert!(logged.contains("intel.txt: line 2 is not an address"), "{logged}");
+    assert_eq!(metric(&server, "firebreak_threat_intel_reloads_total").await, 1);
     server.stop();
 }
