@@ -261,6 +261,11 @@ const SYSLOG: LineSource = LineSource { product: "linux", service: "syslog", cat
 const WEB: LineSource = LineSource { product: "", service: "", category: "webserver" };
 const APP: LineSource = LineSource { product: "application", service: "", category: "" };
 
+/// The sources whose candidate rules are worked out once, by their `firebreak.source` name, in
+/// the order of [`Scanner::candidates`]. Anything else is an application event.
+const LINE_SOURCES: [(&str, LineSource); 4] =
+    [("sshd", SSHD), ("sudo", SUDO), ("syslog", SYSLOG), ("webserver", WEB)];
+
 /// A firing to be turned into a finding.
 struct Fire {
     rule: usize,
@@ -283,11 +288,11 @@ pub struct Scanner {
     web_error: WebErrorParser,
     dedup: AttemptDedup,
     parse_stats: ParseStats,
-    /// Detection rules per static source: sshd, sudo, other syslog, web.
-    candidates: [Vec<usize>; 4],
-    /// Per static source, one automaton per slot holding every `contains` value of the
+    /// Detection rules per line source ([`LINE_SOURCES`]).
+    candidates: [Vec<usize>; LINE_SOURCES.len()],
+    /// Per line source, one automaton per slot holding every `contains` value of the
     /// candidate rules: one scan tells that none of them can match (most lines).
-    prefilters: [Vec<(usize, u32, AhoCorasick)>; 4],
+    prefilters: [Vec<(usize, u32, AhoCorasick)>; LINE_SOURCES.len()],
     needs_bytes: bool,
     windows: Vec<Map<KeyState>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
@@ -308,12 +313,12 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, config: ScanConfig) -> Scanner {
-        let mut candidates: [Vec<usize>; 4] = Default::default();
+        let mut candidates: [Vec<usize>; LINE_SOURCES.len()] = Default::default();
         let mut needs_bytes = false;
         for (index, rule) in rules.rules.iter().enumerate() {
             match &rule.kind {
                 RuleKind::Detection { source, matcher, .. } => {
-                    for (slot, line_source) in [SSHD, SUDO, SYSLOG, WEB].iter().enumerate() {
+                    for (slot, (_, line_source)) in LINE_SOURCES.iter().enumerate() {
                         if source.admits(line_source, None)
                             && let Some(list) = candidates.get_mut(slot)
                         {
@@ -386,20 +391,43 @@ impl Scanner {
                 windows.insert(rule.id.clone(), state.clone());
             }
         }
-        let open = self
-            .open
-            .iter()
-            .filter_map(|((rule, key), finding)| {
-                Some((self.rules.rules.get(*rule)?.id.clone(), key.clone(), *finding))
-            })
-            .collect();
         Snapshot {
             watermark: self.watermark,
             windows,
             findings: self.findings.clone(),
-            open,
+            open: self.open_by_id(),
             stats: self.stats,
         }
+    }
+
+    /// The same scanner over another rule set (say, with new threat-intelligence lists): the
+    /// windows, open findings and counts of the rules still loaded (by id) carry over, moved
+    /// rather than copied as a [`Scanner::snapshot`] would copy them.
+    pub fn with_rules(self, rules: Arc<RuleSet>) -> Scanner {
+        let open = self.open_by_id();
+        let mut windows = BTreeMap::new();
+        for (rule, state) in self.rules.rules.iter().zip(self.windows) {
+            if !state.is_empty() {
+                windows.insert(rule.id.clone(), state);
+            }
+        }
+        let snapshot = Snapshot {
+            watermark: self.watermark,
+            windows,
+            findings: self.findings,
+            open,
+            stats: self.stats,
+        };
+        Scanner::restore(rules, self.config, snapshot)
+    }
+
+    fn open_by_id(&self) -> Vec<(String, Key, usize)> {
+        self.open
+            .iter()
+            .filter_map(|((rule, key), finding)| {
+                Some((self.rules.rules.get(*rule)?.id.clone(), key.clone(), *finding))
+            })
+            .collect()
     }
 
     pub fn stats(&self) -> ScanStats {
@@ -557,14 +585,20 @@ impl Scanner {
         }
     }
 
-    /// Scans an event that is already built (JSON lines, or events from the ingest path).
+    /// Scans an event that is already built (JSON lines, or events from the ingest path). An
+    /// event read from a line source (`firebreak.source`: `sshd`, `webserver`, …, as the parsers
+    /// set it) gets the rules of that source, as the line would in a scan; any other event is an
+    /// application event, and gets the rules whose logsource admits its category.
     pub fn feed_event(&mut self, event: &Event, raw: &str) {
         self.last_matches.clear();
         let mut view = View::from_event(event, raw);
+        let source = view.slots[fields::SOURCE]
+            .as_deref()
+            .and_then(|name| LINE_SOURCES.iter().position(|(source, _)| *source == name));
         let category = view.slots[fields::CATEGORY].as_deref().map(str::to_owned);
         let weight = event.get("event.count").and_then(serde_json::Value::as_u64).unwrap_or(1);
         self.evaluate(
-            4,
+            source.unwrap_or(LINE_SOURCES.len()),
             category.as_deref(),
             &mut view,
             event.timestamp.as_second(),

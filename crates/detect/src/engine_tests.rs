@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use crate::engine::{Allowlist, ScanConfig, Scanner, Snapshot, explain, parse_ip_list};
 use crate::pack;
-use crate::parse::Format;
+use crate::parse::{Format, LineParser, ParseConfig};
 use crate::rules::{RuleFile, RuleSet};
 
 fn now() -> Timestamp {
@@ -153,6 +153,99 @@ fn state_survives_a_snapshot_and_a_restart() {
     let got =
         scan(&mut restored, &(3..5).map(|i| fail(&format!("0{i}:00"), ip, i)).collect::<Vec<_>>());
     assert!(got.contains(&"ssh_brute_force 203.0.113.9 5".to_owned()), "{got:?}");
+}
+
+#[test]
+fn with_new_rules_the_windows_carry_on_and_the_new_list_applies() {
+    let ip = "203.0.113.10";
+    let mut scanner = pack_scanner(ScanConfig::default());
+    scan(&mut scanner, &(0..3).map(|i| fail(&format!("0{i}:00"), ip, i)).collect::<Vec<_>>());
+    let lists = HashMap::from([("threat_intel".to_owned(), vec!["198.51.100.0/24".to_owned()])]);
+    let mut scanner = scanner.with_rules(Arc::new(pack::builtin(&lists).unwrap()));
+    let mut lines: Vec<String> = (3..5).map(|i| fail(&format!("0{i}:00"), ip, i)).collect();
+    lines.push(fail("05:00", "198.51.100.20", 9));
+    let got = scan(&mut scanner, &lines);
+    assert!(got.contains(&"ssh_brute_force 203.0.113.10 5".to_owned()), "{got:?}");
+    assert!(got.contains(&"threat_intel_source 198.51.100.20 1".to_owned()), "{got:?}");
+}
+
+/// What the live path does: the line parser builds events, the engine reads them as events.
+fn feed_as_events(scanner: &mut Scanner, format: Format, lines: &[String]) -> Vec<String> {
+    let mut parser = LineParser::new(format, ParseConfig::default());
+    for line in lines {
+        if let Ok(event) = parser.parse(line.as_bytes(), now()) {
+            scanner.feed_event(&event, &event.to_json());
+        }
+    }
+    let mut found: Vec<String> = scanner
+        .findings()
+        .iter()
+        .map(|f| {
+            let group: Vec<&str> = f.group.values().map(String::as_str).collect();
+            format!("{} {} {}", f.rule_id, group.join(","), f.count)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn events_parsed_from_lines_get_the_rules_of_their_line_source() {
+    // An `Invalid user` line and the failure that repeats it count once, as in a scan.
+    let mut lines: Vec<String> = (0..5)
+        .flat_map(|i| {
+            [
+                format!("Dec  4 10:0{i}:00 web1 sshd[{}]: Invalid user guest{i} from 203.0.113.11 port {}", 100 + i, 4000 + i),
+                format!("Dec  4 10:0{i}:01 web1 sshd[{}]: Failed password for invalid user guest{i} from 203.0.113.11 port {} ssh2", 100 + i, 4000 + i),
+            ]
+        })
+        .collect();
+    lines.push("Dec  4 10:06:00 web1 sshd[200]: Accepted password for guest4 from 203.0.113.11 port 5000 ssh2".into());
+    let mut scanned = scan(&mut pack_scanner(ScanConfig::default()), &lines);
+    scanned.sort();
+    let as_events =
+        feed_as_events(&mut pack_scanner(ScanConfig::default()), Format::Syslog, &lines);
+    assert!(as_events.contains(&"ssh_brute_force 203.0.113.11 5".to_owned()), "{as_events:?}");
+    assert!(as_events.iter().any(|f| f.starts_with("ssh_success_after_failures_address ")));
+    assert_eq!(as_events, scanned);
+
+    let access: Vec<String> = (0..30)
+        .map(|i| format!(r#"198.51.100.30 - - [04/Dec/2026:10:00:{i:02} +0000] "GET /wp-login.php?n={i} HTTP/1.1" 401 12 "-" "curl/8""#))
+        .collect();
+    let mut scanner = pack_scanner(ScanConfig::default());
+    for line in &access {
+        scanner.feed(Format::Access, line.as_bytes(), now());
+    }
+    let mut scanned: Vec<String> =
+        scanner.findings().iter().map(|f| format!("{} {}", f.rule_id, f.count)).collect();
+    scanned.sort();
+    let as_events =
+        feed_as_events(&mut pack_scanner(ScanConfig::default()), Format::Access, &access);
+    let as_events: Vec<String> = as_events
+        .iter()
+        .map(|f| {
+            let mut words = f.split(' ');
+            format!("{} {}", words.next().unwrap(), words.next_back().unwrap())
+        })
+        .collect();
+    assert!(!scanned.is_empty());
+    assert_eq!(as_events, scanned);
+}
+
+#[test]
+fn an_event_that_names_no_line_source_gets_the_application_rules_only() {
+    // `firebreak.attempt` alone does not make an event an sshd line.
+    let mut scanner = pack_scanner(ScanConfig::default());
+    for n in 0..6 {
+        let doc = format!(
+            r#"{{"@timestamp":"2026-12-04T10:00:0{n}Z","event":{{"category":"authentication","outcome":"failure"}},"source":{{"ip":"192.0.2.60"}},"user":{{"name":"u{n}"}},"firebreak":{{"attempt":true}}}}"#
+        );
+        let event = firebreak_core::Event::from_json(doc.as_bytes(), now()).unwrap();
+        scanner.feed_event(&event, &doc);
+    }
+    let rules: Vec<&str> = scanner.findings().iter().map(|f| f.rule_id.as_str()).collect();
+    assert!(!rules.iter().any(|r| r.starts_with("ssh_")), "{rules:?}");
+    assert!(rules.contains(&"credential_stuffing"), "{rules:?}");
 }
 
 #[test]

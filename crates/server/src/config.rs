@@ -114,7 +114,8 @@ pub struct DetectionConfig {
     pub builtin_rules: bool,
     /// Directories of Sigma rules to load as well.
     pub rules: Vec<PathBuf>,
-    /// Threat-intelligence lists: one address or CIDR range per line.
+    /// Threat-intelligence lists: one address or CIDR range per line. Read again when they
+    /// change; a changed list that does not read keeps its old entries.
     pub threat_intel: Vec<PathBuf>,
     /// Addresses, ranges and `user:NAME` lines that never raise an alert.
     pub allow: Option<PathBuf>,
@@ -316,6 +317,7 @@ impl Config {
             return Err(ConfigError("`ingest.drain_batch` must be at least 1".into()));
         }
         self.obligations.plan()?;
+        self.sources.validate().map_err(ConfigError)?;
         Ok(())
     }
 }
@@ -460,6 +462,37 @@ mod tests {
         std::fs::write(&path, "[obligations]\nreminders = [\"soon\"]\n").unwrap();
         let error = Config::load(Some(&path), &[]).unwrap_err().to_string();
         assert!(error.contains("obligations.reminders") && error.contains("soon"), "{error}");
+    }
+
+    #[test]
+    fn file_sources_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(
+            &path,
+            "[[sources.file]]\npath = \"/var/log/auth.log\"\nformat = \"syslog\"\n\n[[sources.file]]\npath = \"/var/log/nginx/access.log\"\nstart = \"beginning\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), &[]).unwrap();
+        let files = &config.sources.file;
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].format, crate::sources::FileFormat::Syslog);
+        assert_eq!(files[0].start, crate::sources::Start::End);
+        assert_eq!(files[1].format, crate::sources::FileFormat::Auto);
+        assert_eq!(files[1].start, crate::sources::Start::Beginning);
+
+        let bad = [
+            ("path = \"/a\"\nformt = \"syslog\"\n", "unknown key `sources.file.0.formt`"),
+            ("path = \"/a\"\nformat = \"csv\"\n", "csv"),
+            ("path = \"/a\"\nstart = \"middle\"\n", "middle"),
+            ("format = \"json\"\n", "path"),
+            ("path = \"/a\"\n\n[[sources.file]]\npath = \"/a\"\n", "listed twice"),
+        ];
+        for (text, want) in bad {
+            std::fs::write(&path, format!("[[sources.file]]\n{text}")).unwrap();
+            let error = Config::load(Some(&path), &[]).unwrap_err().to_string();
+            assert!(error.contains(want), "{text}: {error}");
+        }
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! windows survive a restart. (After a crash, the events between the last save and the crash
 //! are not re-fed: their windows start again. Decided so because replaying them would need the
 //! spool kept longer than the store needs it.)
+//!
+//! The threat-intelligence lists (`[detection] threat_intel`) are looked at (`stat`: time,
+//! size, inode) before each batch and every two seconds, and read again when one changed; the
+//! engine then carries its windows over to the new rules (`Scanner::with_rules`). A changed
+//! list that does not read keeps its old entries, with a warning naming the file and line.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,21 +38,12 @@ pub fn load_rules(
     dirs: &[PathBuf],
     threat_intel: &[PathBuf],
 ) -> Result<RuleSet, String> {
-    // The pack's threat-intelligence rule names this list; without files it is empty.
-    let mut lists: HashMap<String, Vec<String>> =
-        HashMap::from([("threat_intel".to_owned(), Vec::new())]);
-    for path in threat_intel {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| format!("cannot read the list {}: {error}", path.display()))?;
-        let (entries, bad) = firebreak_detect::engine::parse_ip_list(&text);
-        if let Some(line) = bad.first() {
-            return Err(format!(
-                "{}: line {line} is not an address or a CIDR range",
-                path.display()
-            ));
-        }
-        lists.entry("threat_intel".to_owned()).or_default().extend(entries);
-    }
+    ThreatIntel::load(builtin, dirs, threat_intel).map(|(rules, _)| rules)
+}
+
+/// The rule files as (name, text): the built-in pack (unless left out), then every
+/// `*.yml`/`*.yaml` in `dirs`, in name order.
+fn read_rule_files(builtin: bool, dirs: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
     let mut owned: Vec<(String, String)> = Vec::new();
     if builtin {
         owned.extend(
@@ -75,9 +71,127 @@ pub fn load_rules(
     if owned.is_empty() {
         return Err("no detection rules: load the built-in pack or give rule directories".into());
     }
+    Ok(owned)
+}
+
+/// Reads a threat-intelligence list (addresses and CIDR ranges), naming a bad line.
+fn read_list(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the list {}: {error}", path.display()))?;
+    let (entries, bad) = firebreak_detect::engine::parse_ip_list(&text);
+    match bad.first() {
+        Some(line) => {
+            Err(format!("{}: line {line} is not an address or a CIDR range", path.display()))
+        }
+        None => Ok(entries),
+    }
+}
+
+/// Compiles the rules with the threat-intelligence entries.
+fn compile(files: &[(String, String)], threat_intel: Vec<String>) -> Result<RuleSet, String> {
+    // The pack's threat-intelligence rule names this list; without files it is empty.
+    let lists: HashMap<String, Vec<String>> =
+        HashMap::from([("threat_intel".to_owned(), threat_intel)]);
     let files: Vec<RuleFile<'_>> =
-        owned.iter().map(|(name, text)| RuleFile { name, text }).collect();
+        files.iter().map(|(name, text)| RuleFile { name, text }).collect();
     RuleSet::load(&files, &lists).map_err(|error| error.to_string())
+}
+
+/// The rule files as read at start and the threat-intelligence lists as last read, with what
+/// `stat` said of each list file then, so that a change costs no more than a `stat` to see.
+#[derive(Debug)]
+struct ThreatIntel {
+    rule_files: Vec<(String, String)>,
+    lists: Vec<ListFile>,
+}
+
+#[derive(Debug)]
+struct ListFile {
+    path: PathBuf,
+    stamp: Option<Stamp>,
+    entries: Vec<String>,
+}
+
+/// What `stat` says of a file; a change to any of it is a change to the file (an edit in
+/// place, or a new file renamed over it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: (i64, i64),
+    size: u64,
+    device: u64,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        modified: (meta.mtime(), meta.mtime_nsec()),
+        size: meta.len(),
+        device: meta.dev(),
+        inode: meta.ino(),
+    })
+}
+
+impl ThreatIntel {
+    /// Reads the rules and the lists; any error stops the start.
+    fn load(
+        builtin: bool,
+        dirs: &[PathBuf],
+        threat_intel: &[PathBuf],
+    ) -> Result<(RuleSet, ThreatIntel), String> {
+        let mut lists = Vec::new();
+        for path in threat_intel {
+            // The stamp first: a change made while the file is read is seen at the next look.
+            let stamp = stamp(path);
+            lists.push(ListFile { path: path.clone(), stamp, entries: read_list(path)? });
+        }
+        let intel = ThreatIntel { rule_files: read_rule_files(builtin, dirs)?, lists };
+        Ok((compile(&intel.rule_files, intel.entries())?, intel))
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.lists.iter().flat_map(|list| list.entries.iter().cloned()).collect()
+    }
+
+    /// The rules with the lists read again, when a list file changed and reads. A list that
+    /// does not read keeps its old entries, with a warning naming the file and the line.
+    fn reload(&mut self, metrics: &Metrics) -> Option<RuleSet> {
+        let mut changed = false;
+        for list in &mut self.lists {
+            let now = stamp(&list.path);
+            if now == list.stamp {
+                continue;
+            }
+            list.stamp = now;
+            match read_list(&list.path) {
+                Ok(entries) => {
+                    list.entries = entries;
+                    changed = true;
+                }
+                Err(error) => {
+                    metrics.threat_intel_reload_errors.add(1);
+                    tracing::warn!(%error, "A threat-intelligence list changed but does not read; its old entries stay in force.");
+                }
+            }
+        }
+        if !changed {
+            return None;
+        }
+        match compile(&self.rule_files, self.entries()) {
+            Ok(rules) => {
+                metrics.threat_intel_reloads.add(1);
+                let entries: usize = self.lists.iter().map(|list| list.entries.len()).sum();
+                tracing::info!(entries, "Threat-intelligence lists read again.");
+                Some(rules)
+            }
+            Err(error) => {
+                metrics.threat_intel_reload_errors.add(1);
+                tracing::warn!(%error, "The rules do not compile with the changed threat-intelligence lists; the old ones stay in force.");
+                None
+            }
+        }
+    }
 }
 
 /// Reads an allowlist file (addresses, ranges, `user:NAME`), naming a bad line.
@@ -118,7 +232,9 @@ pub fn start(
     metrics: Arc<Metrics>,
     suppressions: Arc<Suppressions>,
 ) -> Result<Detector, String> {
-    let rules = Arc::new(load_rules(config.builtin_rules, &config.rules, &config.threat_intel)?);
+    let (rules, intel) =
+        ThreatIntel::load(config.builtin_rules, &config.rules, &config.threat_intel)?;
+    let rules = Arc::new(rules);
     let mut scan = ScanConfig {
         suppression: i64::try_from(config.suppression_secs).unwrap_or(i64::MAX),
         lateness: i64::try_from(config.lateness_secs).unwrap_or(i64::MAX),
@@ -141,9 +257,21 @@ pub fn start(
     tracing::info!(rules = rules.rules.len(), "Live detection is on.");
     let (events_tx, events_rx) = mpsc::channel::<Batch>(64);
     let (findings_tx, findings_rx) = mpsc::channel::<Vec<Finding>>(256);
+    let engine_metrics = metrics.clone();
+    let runtime = tokio::runtime::Handle::current();
     let engine = std::thread::Builder::new()
         .name("detection".into())
-        .spawn(move || run_engine(scanner, events_rx, findings_tx, &state_path))
+        .spawn(move || {
+            run_engine(
+                scanner,
+                intel,
+                events_rx,
+                findings_tx,
+                &state_path,
+                &engine_metrics,
+                runtime,
+            )
+        })
         .map_err(|error| format!("cannot start the detection thread: {error}"))?;
     let suppression =
         SignedDuration::from_secs(i64::try_from(config.suppression_secs).unwrap_or(i64::MAX / 2));
@@ -152,14 +280,32 @@ pub fn start(
     Ok(Detector { rules, events: events_tx, engine, alerts })
 }
 
+/// How often the threat-intelligence lists are looked at when no events come (they are also
+/// looked at before each batch, so that a batch sees the lists as they were when it came).
+const LIST_POLL: Duration = Duration::from_secs(2);
+
 fn run_engine(
     mut scanner: Scanner,
+    mut intel: ThreatIntel,
     mut events: mpsc::Receiver<Batch>,
     findings: mpsc::Sender<Vec<Finding>>,
     state_path: &Path,
+    metrics: &Metrics,
+    runtime: tokio::runtime::Handle,
 ) {
     let mut saved = Instant::now();
-    while let Some(batch) = events.blocking_recv() {
+    let mut unsaved = false;
+    loop {
+        let next = runtime.block_on(async { tokio::time::timeout(LIST_POLL, events.recv()).await });
+        if let Some(rules) = intel.reload(metrics) {
+            // The windows carry over: a list change does not reset a brute-force count.
+            scanner = scanner.with_rules(Arc::new(rules));
+        }
+        let batch = match next {
+            Ok(Some(batch)) => batch,
+            Ok(None) => break,
+            Err(_) => Vec::new(),
+        };
         for (received, doc) in &batch {
             match Event::from_json(doc.as_bytes(), *received) {
                 Ok(event) => scanner.feed_event(&event, doc),
@@ -168,13 +314,15 @@ fn run_engine(
                 }
             }
         }
+        unsaved |= !batch.is_empty();
         let found = scanner.take_findings();
         if !found.is_empty() && findings.blocking_send(found).is_err() {
             tracing::error!("The alert writer stopped; findings are lost.");
         }
-        if saved.elapsed() > Duration::from_secs(60) {
+        if unsaved && saved.elapsed() > Duration::from_secs(60) {
             save(&scanner, state_path);
             saved = Instant::now();
+            unsaved = false;
         }
     }
     scanner.sweep();

@@ -376,6 +376,7 @@ pub async fn serve(
     let (sources_stop, sources_stop_rx) = watch::channel(false);
     let source_tasks = sources::start(
         &config.sources,
+        &config.data_dir,
         spool.clone(),
         clock.clone(),
         metrics.clone(),
@@ -406,7 +407,7 @@ pub async fn serve(
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
-    // The syslog sources flush what they hold and let go of the spool; retention stops.
+    // The sources flush what they hold and let go of the spool; retention stops.
     let _ = sources_stop.send(true);
     retention.abort();
     for mut task in source_tasks {

@@ -43,6 +43,15 @@ pub struct Metrics {
     pub syslog_unreadable: Counter,
     pub alerts_suppressed: Counter,
     pub events_expired: Counter,
+    pub file_lines: Counter,
+    pub file_unreadable: Counter,
+    pub file_too_long: Counter,
+    pub file_invalid_utf8: Counter,
+    pub file_rotations: Counter,
+    pub file_truncations: Counter,
+    pub file_errors: Counter,
+    pub threat_intel_reloads: Counter,
+    pub threat_intel_reload_errors: Counter,
 }
 
 impl Metrics {
@@ -110,6 +119,51 @@ impl Metrics {
             "firebreak_events_expired_total",
             "Stored events deleted by the retention period.",
             self.events_expired.get(),
+        );
+        counter(
+            "firebreak_file_lines_total",
+            "Lines read from followed files (blank lines aside).",
+            self.file_lines.get(),
+        );
+        counter(
+            "firebreak_file_unreadable_total",
+            "Lines of followed files no parser could read (dropped).",
+            self.file_unreadable.get(),
+        );
+        counter(
+            "firebreak_file_too_long_total",
+            "Lines of followed files longer than the line limit (skipped).",
+            self.file_too_long.get(),
+        );
+        counter(
+            "firebreak_file_invalid_utf8_total",
+            "Lines of followed files with bytes that are not UTF-8 (read with them replaced).",
+            self.file_invalid_utf8.get(),
+        );
+        counter(
+            "firebreak_file_rotations_total",
+            "Followed files replaced by a new file at their path.",
+            self.file_rotations.get(),
+        );
+        counter(
+            "firebreak_file_truncations_total",
+            "Followed files found shorter than what was read of them (read again from the start).",
+            self.file_truncations.get(),
+        );
+        counter(
+            "firebreak_file_errors_total",
+            "Failed attempts to read a followed file or hand its lines to the spool (retried).",
+            self.file_errors.get(),
+        );
+        counter(
+            "firebreak_threat_intel_reloads_total",
+            "Threat-intelligence lists read again after they changed.",
+            self.threat_intel_reloads.get(),
+        );
+        counter(
+            "firebreak_threat_intel_reload_errors_total",
+            "Changed threat-intelligence lists that did not read (the old list stayed in force).",
+            self.threat_intel_reload_errors.get(),
         );
         let committed = self.spool_committed.get();
         let checkpoint = self.store_checkpoint.get();

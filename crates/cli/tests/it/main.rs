@@ -14,6 +14,7 @@ mod scan;
 mod scenario;
 mod secrets;
 mod syslog;
+mod tail;
 mod tamper;
 mod team;
 mod triage;

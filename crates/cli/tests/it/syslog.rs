@@ -1,6 +1,5 @@
-//! Syslog over UDP and TCP: messages are parsed, stored like ingested events, and detected on.
-//! (Stored events reach the engine as events, where the authentication rules that read any
-//! source apply; the rules written for raw sshd lines apply to `firebreak scan`.)
+//! Syslog over UDP and TCP: messages are parsed, stored like ingested events, and detected on,
+//! sshd messages by the rules written for sshd lines as in `firebreak scan`.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -77,5 +76,53 @@ async fn syslog_over_udp_and_tcp_is_stored_and_detected() {
     let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
     // A line that is not syslog is kept as a generic event or counted as unreadable, never fatal.
     assert!(metrics.contains("firebreak_syslog_unreadable_total"), "{metrics}");
+    server.stop();
+}
+
+#[tokio::test]
+async fn sshd_messages_by_syslog_raise_the_ssh_brute_force_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let udp = free_port();
+    let config = dir.path().join("firebreak.toml");
+    std::fs::write(
+        &config,
+        format!("[[sources.syslog]]\nlisten = \"127.0.0.1:{udp}\"\nprotocol = \"udp\"\n"),
+    )
+    .unwrap();
+    let database = format!("sqlite://{}", dir.path().join("firebreak.db").display());
+    let server =
+        Server::start_on_with_config(dir.path(), free_port(), &database, &config, Stdio::inherit());
+    let admin = server.admin_token().await;
+    // One user, so that no multi-user rule (credential stuffing) stands in for the sshd rules.
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for n in 0..6 {
+        let message = format!(
+            "<38>Oct 11 22:15:{n:02} web1 sshd[{}]: Failed password for root from 198.51.100.203 port {} ssh2",
+            5000 + n,
+            51000 + n
+        );
+        socket.send_to(message.as_bytes(), ("127.0.0.1", udp)).unwrap();
+    }
+
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let alert = loop {
+        let alerts: Vec<Value> = client
+            .get(server.url("/api/v1/alerts"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(alert) = alerts.iter().find(|a| a["rule_id"] == "ssh_brute_force") {
+            break alert.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no ssh_brute_force alert in {alerts:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(alert["group"], serde_json::json!({"source.ip": "198.51.100.203"}));
+    assert!(alert["count"].as_u64().unwrap() >= 5, "{alert}");
     server.stop();
 }

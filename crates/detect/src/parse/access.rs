@@ -62,6 +62,7 @@ impl<'a> AccessRecord<'a> {
     /// the proxy's address is kept in `http.request.proxy_ip`.
     pub fn to_event_behind(&self, proxies: &TrustedProxies) -> Event {
         let mut fields: Vec<(&str, Value)> = Vec::with_capacity(16);
+        fields.push(("firebreak.source", Value::from("webserver")));
         fields.push(("event.category", Value::from("web")));
         fields.push(("event.action", Value::from("http_request")));
         fields.push(("event.outcome", Value::from(self.outcome())));

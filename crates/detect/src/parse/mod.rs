@@ -21,7 +21,11 @@
 //! - `ssh.method`, `ssh.invalid_user`, `ssh.preauth`, `ssh.disconnect_code`: what sshd said;
 //! - `http.request.forwarded_for`: the logged `X-Forwarded-For`; `http.request.proxy_ip`: the
 //!   peer, when a trusted proxy and the client was read from the header;
-//! - `http.request.line`: the request line an nginx error names.
+//! - `http.request.line`: the request line an nginx error names;
+//! - `firebreak.source`: the line source the event was read from (`sshd`, `webserver`), which
+//!   decides the Sigma `logsource` whose rules apply to it;
+//! - `firebreak.attempt`: `true` on an sshd line that is one new failed authentication attempt
+//!   (set by [`LineParser`], which keeps the [`sshd::AttemptDedup`] state).
 
 pub mod access;
 pub mod custom;
@@ -145,6 +149,7 @@ pub struct LineParser {
     syslog: SyslogParser,
     web: web_error::WebErrorParser,
     custom: Option<CustomParser>,
+    dedup: sshd::AttemptDedup,
     stats: ParseStats,
 }
 
@@ -156,6 +161,7 @@ impl LineParser {
             web: web_error::WebErrorParser::new(config.time_zone.clone()),
             config,
             custom: None,
+            dedup: sshd::AttemptDedup::new(),
             stats: ParseStats::default(),
         }
     }
@@ -175,7 +181,9 @@ impl LineParser {
         self.stats
     }
 
-    /// Parses one line (without or with its trailing newline) into an event.
+    /// Parses one line (without or with its trailing newline) into an event. Lines are read in
+    /// order: an sshd `Invalid user` line and the `Failed password` that repeats it make one
+    /// `firebreak.attempt`.
     pub fn parse(&mut self, line: &[u8], now: Timestamp) -> Result<Event, ParseError> {
         let text = decode_line(line, self.config.max_line_len, &mut self.stats)?;
         let result = self.parse_text(&text, now);
@@ -194,8 +202,21 @@ impl LineParser {
         }
         match self.format {
             Format::Syslog => {
+                // The program's own parser where there is one (sshd), else a generic event
+                // carrying the message.
                 let line = self.syslog.parse(text, now)?;
-                syslog_event(&line, now)
+                match line.program {
+                    Some(program) if sshd::is_sshd(program) => {
+                        let message = sshd::parse(line.message)
+                            .ok_or(ParseError::UnknownMessage { program: "sshd" })?;
+                        let mut event = message.to_event(&line, now);
+                        if self.dedup.is_new_attempt(line.pid, &message) {
+                            event.fields.insert("firebreak.attempt".into(), true.into());
+                        }
+                        Ok(event)
+                    }
+                    _ => Ok(line.to_event(now)),
+                }
             }
             Format::Access => {
                 let record = access::parse(text)
@@ -215,19 +236,6 @@ impl LineParser {
                 None => Err(ParseError::NotThisFormat { format: "custom" }),
             },
         }
-    }
-}
-
-/// The event for a syslog line: the program's own parser where there is one (sshd), else a
-/// generic event carrying the message.
-pub fn syslog_event(line: &SyslogLine<'_>, now: Timestamp) -> Result<Event, ParseError> {
-    match line.program {
-        Some(program) if sshd::is_sshd(program) => {
-            let message =
-                sshd::parse(line.message).ok_or(ParseError::UnknownMessage { program: "sshd" })?;
-            Ok(message.to_event(line, now))
-        }
-        _ => Ok(line.to_event(now)),
     }
 }
 

@@ -200,9 +200,12 @@ impl<'a> SshMessage<'a> {
         }
     }
 
-    /// The event for this message in its syslog envelope.
+    /// The event for this message in its syslog envelope. `firebreak.source` says it was read
+    /// from sshd, so that the rules written for sshd lines apply to it (see
+    /// `Scanner::feed_event`).
     pub fn to_event(&self, line: &SyslogLine<'_>, now: Timestamp) -> Event {
         let mut fields = line.base_fields();
+        fields.push(("firebreak.source", Value::from("sshd")));
         fields.push(("event.category", Value::from("authentication")));
         fields.push(("event.action", Value::from(self.kind.action(self.preauth))));
         fields.push(("event.outcome", Value::from(self.outcome())));
