@@ -231,6 +231,7 @@ pub fn start(
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     suppressions: Arc<Suppressions>,
+    responder: Option<Arc<crate::response::Responder>>,
 ) -> Result<Detector, String> {
     let (rules, intel) =
         ThreatIntel::load(config.builtin_rules, &config.rules, &config.threat_intel)?;
@@ -275,7 +276,8 @@ pub fn start(
         .map_err(|error| format!("cannot start the detection thread: {error}"))?;
     let suppression =
         SignedDuration::from_secs(i64::try_from(config.suppression_secs).unwrap_or(i64::MAX / 2));
-    let writer = AlertWriter { store, clock, metrics, policy, suppression, suppressions };
+    let writer =
+        AlertWriter { store, clock, metrics, policy, suppression, suppressions, responder };
     let alerts = tokio::spawn(writer.run(findings_rx));
     Ok(Detector { rules, events: events_tx, engine, alerts })
 }
@@ -358,6 +360,8 @@ struct AlertWriter {
     policy: IncidentsConfig,
     suppression: SignedDuration,
     suppressions: Arc<Suppressions>,
+    /// Runs the matching playbooks on the incident an alert joins.
+    responder: Option<Arc<crate::response::Responder>>,
 }
 
 impl AlertWriter {
@@ -372,7 +376,8 @@ impl AlertWriter {
     }
 
     async fn handle(&self, finding: Finding) -> Result<(), firebreak_store::StoreError> {
-        let AlertWriter { store, clock, metrics, policy, suppression, suppressions } = self;
+        let AlertWriter { store, clock, metrics, policy, suppression, suppressions, responder } =
+            self;
         let (store, clock, suppression) = (&**store, &**clock, *suppression);
         let group: serde_json::Map<String, serde_json::Value> = finding
             .group
@@ -460,6 +465,13 @@ impl AlertWriter {
                 "sample": alert.sample,
             }),
         };
-        store.link_alert(alert.id, incident_id, entry).await
+        store.link_alert(alert.id, incident_id, entry).await?;
+        if let Some(responder) = responder {
+            let incident = store.get_incident(incident_id).await?;
+            let mut alert = alert;
+            alert.incident_id = Some(incident_id);
+            responder.on_alert(&incident, &alert).await;
+        }
+        Ok(())
     }
 }

@@ -61,6 +61,10 @@ pub struct AppState {
     pub suppressions: Arc<triage::Suppressions>,
     /// The rules, for searching events by rule (none if none could be loaded).
     pub rules: Option<Arc<firebreak_detect::RuleSet>>,
+    /// Containment: decisions, their index for the check endpoint, playbooks.
+    pub responder: Arc<response::Responder>,
+    /// The bouncers' key hashes, for the CrowdSec-compatible API and the check endpoint.
+    pub bouncers: Arc<api::crowdsec::BouncerKeys>,
 }
 
 /// Marks a response whose audit record travels with its events through the spool.
@@ -82,6 +86,7 @@ pub struct SpoolAudited;
         (name = "damage", description = "The damage assessment"),
         (name = "obligations", description = "Breach-notification facts, obligations and their tracking"),
         (name = "auth", description = "Setup, login, tokens, users and the audit log"),
+        (name = "enforcement", description = "Containment decisions, playbooks, approvals, bouncers (a CrowdSec-compatible decisions API) and the check endpoint"),
     )
 )]
 struct ApiDoc;
@@ -102,6 +107,15 @@ impl utoipa::Modify for SecurityAddon {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "bouncer",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-Api-Key",
+                    "A bouncer's key (`firebreak bouncer add`), as CrowdSec bouncers send it.",
+                ),
+            )),
+        );
     }
 }
 
@@ -121,6 +135,19 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::alerts::assign))
         .routes(routes!(api::alerts::false_positive))
         .routes(routes!(api::alerts::events))
+        .routes(routes!(api::crowdsec::stream))
+        .routes(routes!(api::crowdsec::decisions))
+        .routes(routes!(api::crowdsec::check))
+        .routes(routes!(api::decisions::list, api::decisions::create))
+        .routes(routes!(api::decisions::get))
+        .routes(routes!(api::decisions::extend))
+        .routes(routes!(api::decisions::roll_back))
+        .routes(routes!(api::decisions::create_bouncer, api::decisions::list_bouncers))
+        .routes(routes!(api::decisions::revoke_bouncer))
+        .routes(routes!(api::decisions::playbooks))
+        .routes(routes!(api::decisions::apply))
+        .routes(routes!(api::decisions::approvals))
+        .routes(routes!(api::decisions::decide_approval))
         .routes(routes!(api::suppressions::list))
         .routes(routes!(api::suppressions::accept))
         .routes(routes!(api::suppressions::refuse))
@@ -296,6 +323,8 @@ pub async fn create_admin(
 pub enum ServeError {
     #[error("detection: {0}")]
     Detection(String),
+    #[error("response: {0}")]
+    Response(String),
     #[error("cannot open the ingest spool in {dir}: {error}")]
     Spool { dir: String, error: std::io::Error },
     #[error(transparent)]
@@ -327,6 +356,55 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     metrics.store_checkpoint.set(checkpoint);
     let suppressions = Arc::new(triage::Suppressions::load(&*store).await?);
+
+    // Response: the ban policy, the playbooks (checked against the rules), decisions in force.
+    let d = &config.detection;
+    let known_rules = detection::load_rules(d.builtin_rules, &d.rules, &d.threat_intel).ok();
+    let allowed = match &d.allow {
+        Some(path) => detection::read_allowlist(path).map_err(ServeError::Detection)?.networks,
+        None => Vec::new(),
+    };
+    let policy = response::ban_policy(&config.response, &allowed).map_err(ServeError::Response)?;
+    let rule_known = |id: &str| known_rules.as_ref().is_none_or(|rules| rules.rule(id).is_some());
+    let playbooks = response::load_playbooks(
+        config.response.builtin_playbooks,
+        &config.response.playbooks,
+        &rule_known,
+    )
+    .map_err(ServeError::Response)?;
+    let blobs = evidence::BlobStore::new(config.data_dir.join("evidence"));
+    let sink = api::evidence::EvidenceSink {
+        store: store.clone(),
+        blobs: blobs.clone(),
+        max_bytes: config.evidence.max_bytes,
+        clock: clock.clone(),
+    };
+    let responder = Arc::new(
+        response::Responder::new(
+            &config.response,
+            policy,
+            playbooks,
+            store.clone(),
+            clock.clone(),
+            sink,
+        )
+        .await
+        .map_err(ServeError::Response)?,
+    );
+    let bouncers = Arc::new(api::crowdsec::BouncerKeys::load(&*store).await?);
+
+    // The scheduler: decision expiry and approval timeouts (jobs due while stopped run now).
+    let mut scheduler = scheduler::Scheduler::new(store.clone(), clock.clone());
+    scheduler
+        .register(response::DECISION_EXPIRY, Arc::new(response::ExpiryHandler(responder.clone())));
+    scheduler.register(
+        response::APPROVAL_TIMEOUT,
+        Arc::new(response::ApprovalTimeoutHandler(responder.clone())),
+    );
+    scheduler.start().await?;
+    let (scheduler_stop, scheduler_stop_rx) = watch::channel(false);
+    let scheduler_task = tokio::spawn(scheduler.run(scheduler_stop_rx));
+
     let detector = if config.detection.enabled {
         Some(
             detection::start(
@@ -337,6 +415,7 @@ pub async fn serve(
                 clock.clone(),
                 metrics.clone(),
                 suppressions.clone(),
+                Some(responder.clone()),
             )
             .map_err(ServeError::Detection)?,
         )
@@ -372,7 +451,6 @@ pub async fn serve(
         detect: detect_tx,
     }));
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
-    let data_dir = config.data_dir.clone();
     let (sources_stop, sources_stop_rx) = watch::channel(false);
     let source_tasks = sources::start(
         &config.sources,
@@ -398,15 +476,20 @@ pub async fn serve(
         metrics,
         drained: drained_rx,
         replay_target,
-        blobs: evidence::BlobStore::new(data_dir.join("evidence")),
+        blobs,
         suppressions,
         rules,
+        responder,
+        bouncers,
     };
     let router = app(state);
     tracing::info!(address = %listener.local_addr()?, "Listening.");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
+    // The scheduler stops between jobs (one cut short runs again at the next start).
+    let _ = scheduler_stop.send(true);
+    let _ = tokio::time::timeout(grace, scheduler_task).await;
     // The sources flush what they hold and let go of the spool; retention stops.
     let _ = sources_stop.send(true);
     retention.abort();

@@ -4,7 +4,9 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod crowdsec;
 pub mod damage;
+pub mod decisions;
 pub mod events;
 pub mod evidence;
 pub mod incidents;
