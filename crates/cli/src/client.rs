@@ -121,6 +121,11 @@ impl Client {
         Ok(response)
     }
 
+    /// A POST whose answer carries nothing the caller needs.
+    pub async fn post_empty(&self, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
+        self.send::<serde_json::Value>(reqwest::Method::POST, path, Some(body)).await.map(|_| ())
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.send::<serde_json::Value>(reqwest::Method::DELETE, path, None).await.map(|_| ())
     }

@@ -3,6 +3,7 @@
 
 mod client;
 mod commands;
+mod respond;
 mod scan;
 mod triage;
 
@@ -42,6 +43,18 @@ enum Command {
     /// Suppressions proposed by false positives: list, accept, refuse.
     #[command(subcommand)]
     Suppression(triage::SuppressionCommand),
+    /// Containment decisions: list, add (ban, lock an account, …), extend, roll back.
+    #[command(subcommand)]
+    Decision(respond::DecisionCommand),
+    /// Bouncers that enforce bans (CrowdSec-compatible): add, list, revoke.
+    #[command(subcommand)]
+    Bouncer(respond::BouncerCommand),
+    /// Playbooks: check files offline, list the server's, apply one to an incident.
+    #[command(subcommand)]
+    Playbooks(respond::PlaybookCommand),
+    /// Approvals playbooks wait for: list, approve, reject.
+    #[command(subcommand)]
+    Approval(respond::ApprovalCommand),
     /// The tamper-evident incident timeline.
     #[command(subcommand)]
     Timeline(TimelineCommand),
@@ -643,6 +656,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         },
         Command::Alert(command) => triage::alert(command).await,
         Command::Suppression(command) => triage::suppression(command).await,
+        Command::Decision(command) => respond::decision(command).await,
+        Command::Bouncer(command) => respond::bouncer(command).await,
+        Command::Playbooks(command) => respond::playbook(command).await,
+        Command::Approval(command) => respond::approval(command).await,
         Command::Timeline(TimelineCommand::Export { client, incident, csv, kind, actor }) => {
             commands::timeline_export(&client, incident, csv, kind, actor).await
         }

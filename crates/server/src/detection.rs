@@ -221,18 +221,26 @@ pub struct Detector {
     pub alerts: tokio::task::JoinHandle<()>,
 }
 
+/// Where alerts go: the store, the counters, the suppressions that may drop them, and the
+/// responder whose playbooks act on the incidents they open or join.
+#[derive(Debug)]
+pub struct Sinks {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub suppressions: Arc<Suppressions>,
+    pub responder: Option<Arc<crate::response::Responder>>,
+}
+
 /// Builds the engine from configuration, restores its state, and starts its thread and the
 /// alert task. Errors (a broken rule file, a bad allowlist) stop the server from starting.
 pub fn start(
     config: &DetectionConfig,
     policy: IncidentsConfig,
     data_dir: &Path,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    metrics: Arc<Metrics>,
-    suppressions: Arc<Suppressions>,
-    responder: Option<Arc<crate::response::Responder>>,
+    sinks: Sinks,
 ) -> Result<Detector, String> {
+    let Sinks { store, clock, metrics, suppressions, responder } = sinks;
     let (rules, intel) =
         ThreatIntel::load(config.builtin_rules, &config.rules, &config.threat_intel)?;
     let rules = Arc::new(rules);

@@ -411,11 +411,13 @@ pub async fn serve(
                 &config.detection,
                 config.incidents.clone(),
                 &config.data_dir,
-                store.clone(),
-                clock.clone(),
-                metrics.clone(),
-                suppressions.clone(),
-                Some(responder.clone()),
+                detection::Sinks {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    metrics: metrics.clone(),
+                    suppressions: suppressions.clone(),
+                    responder: Some(responder.clone()),
+                },
             )
             .map_err(ServeError::Detection)?,
         )

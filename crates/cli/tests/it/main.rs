@@ -9,6 +9,7 @@ mod evidence;
 mod investigation;
 mod live;
 mod obligations;
+mod respond;
 mod routes;
 mod scan;
 mod scenario;

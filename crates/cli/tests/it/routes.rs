@@ -20,6 +20,22 @@ async fn every_route_refuses_the_anonymous_and_the_too_lowly() {
         server.cli(&admin, &["incident", "create", "--title", "route walk", "--severity", "SEV4"]);
     assert!(created.status.success());
 
+    // Bouncer 1 is revoked by the walk (`/api/v1/bouncers/1/revoke`); bouncer 2's key is used.
+    let mut bouncer = Value::Null;
+    for name in ["revoked by the walk", "route walk"] {
+        bouncer = client
+            .post(server.url("/api/v1/bouncers"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    }
+    let bouncer_key = bouncer["key"].as_str().unwrap().to_owned();
+    let mut bouncer_routes = 0;
     let doc: Value =
         client.get(server.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
@@ -46,6 +62,31 @@ async fn every_route_refuses_the_anonymous_and_the_too_lowly() {
                 }
                 request.send()
             };
+            if operation["security"][0]["bouncer"].is_array() {
+                // Bouncer routes answer as CrowdSec does: 403 without a valid key, whatever
+                // bearer token comes with the request; with a bouncer's key, neither.
+                let send_key = |key: Option<&str>| {
+                    let mut request = client.request(method.clone(), &url);
+                    if let Some(key) = key {
+                        request = request.header("x-api-key", key);
+                    }
+                    request.bearer_auth(&admin).send()
+                };
+                assert_eq!(
+                    send_key(None).await.unwrap().status(),
+                    403,
+                    "{method} {path} without a key"
+                );
+                let bad = send_key(Some("fbk_not-a-real-key")).await.unwrap().status();
+                assert_eq!(bad, 403, "{method} {path} with a bad key");
+                let status = send_key(Some(&bouncer_key)).await.unwrap().status();
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {path} with a bouncer key: {status}"
+                );
+                bouncer_routes += 1;
+                continue;
+            }
             let Some(scopes) = operation["security"][0]["token"].as_array() else {
                 assert_eq!(path, "/api/v1/auth/login", "only login may be open: {method} {path}");
                 continue;
@@ -84,6 +125,7 @@ async fn every_route_refuses_the_anonymous_and_the_too_lowly() {
         }
     }
     assert!(checked >= 14, "only {checked} routes in the OpenAPI document");
+    assert_eq!(bouncer_routes, 3, "the decisions stream, the decisions query and the check");
     assert!(state_changing >= 8, "only {state_changing} state-changing routes");
     // Closing takes a commander even though other transitions take a responder.
     let close = client

@@ -20,6 +20,7 @@ impl From<DecideError> for ApiError {
     fn from(error: DecideError) -> ApiError {
         match error {
             DecideError::Refused(why) => ApiError::Conflict(why),
+            already @ DecideError::AlreadyInForce(_) => ApiError::Conflict(already.to_string()),
             DecideError::Store(error) => error.into(),
         }
     }

@@ -68,6 +68,9 @@ pub enum DecideError {
     /// The policy refuses it (a never-ban range, a target that is not an address).
     #[error("refused: {0}")]
     Refused(String),
+    /// A decision of the same kind on the same target is in force and lasts at least as long.
+    #[error("{} {} is already in force until {} (decision {})", .0.kind.as_str(), .0.target, .0.expires_at, .0.id)]
+    AlreadyInForce(Box<Decision>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -251,12 +254,30 @@ impl Responder {
                 target.to_owned()
             }
         };
-        let earlier = self.store.count_decisions(request.kind, &target).await?;
+        let now = self.clock.now();
+        // One decision per target at a time: a second incident about the same address (two
+        // rules firing on one wave) does not stack a second ban; a longer one extends it.
+        let in_force = DecisionFilter {
+            in_force_at: Some(now),
+            kind: Some(request.kind),
+            target: Some(target.clone()),
+            limit: Some(1),
+            ..DecisionFilter::default()
+        };
+        let existing = self.store.list_decisions(&in_force).await?.into_iter().next();
+        let count = self.store.count_decisions(request.kind, &target).await?;
+        let earlier = count.saturating_sub(u32::from(existing.is_some()));
         let requested = request.duration.map(|d| u64::try_from(d.as_secs()).unwrap_or(1));
         let secs = self.policy.duration_secs(requested, earlier);
-        let now = self.clock.now();
         let expires_at =
             now + SignedDuration::from_secs(i64::try_from(secs).unwrap_or(i64::MAX / 4));
+        if let Some(existing) = existing {
+            if existing.expires_at >= expires_at {
+                return Err(DecideError::AlreadyInForce(Box::new(existing)));
+            }
+            let reason = format!("extended by a new decision: {}", request.reason);
+            return Ok(self.extend(existing.id, expires_at, &reason, actor).await?);
+        }
         let decision = Decision {
             id: 0,
             kind: request.kind,
@@ -807,6 +828,17 @@ impl Responder {
         };
         match self.decide(request, who).await {
             Ok(_) => {}
+            Err(DecideError::AlreadyInForce(existing)) => {
+                let summary = format!(
+                    "Playbook `{}` step {number}: {} {target} is already in force until {} (decision {}, incident {})",
+                    playbook.id,
+                    kind.as_str(),
+                    existing.expires_at,
+                    existing.id,
+                    existing.incident_id.map_or_else(|| "none".to_owned(), |id| id.to_string())
+                );
+                self.record_kind(incident.id, EntryKind::Decision, who, summary, json!({ "playbook": playbook.id, "step": number, "already": existing.id, "target": target })).await;
+            }
             Err(DecideError::Refused(why)) => {
                 let summary = format!(
                     "Playbook `{}` step {number}: {} {target} refused by policy: {why}",

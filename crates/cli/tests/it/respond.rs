@@ -1,0 +1,381 @@
+//! Response end to end: playbooks run on incidents opened by alerts, bans reach bouncers through
+//! the CrowdSec-compatible stream and the check endpoint, never-ban addresses stay unbanned,
+//! decisions expire, roll back and lengthen for repeat offenders. With `FIREBREAK_TEST_NFT`
+//! set (root, `nft` installed), bans are also checked in nftables; with
+//! `FIREBREAK_TEST_BOUNCER` naming Debian's `crowdsec-firewall-bouncer`, the real bouncer
+//! enforces them.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::{Server, cli_ok, free_port, get_json, wait_until};
+
+/// A credential-stuffing burst from `ip`: 12 users in 12 seconds, at `minute` past 02:00.
+fn burst(ip: &str, minute: u32) -> String {
+    (0..12)
+        .map(|n| {
+            format!(
+                "{{\"@timestamp\":\"2026-09-01T02:{minute:02}:{n:02}Z\",\"event\":{{\"category\":\"authentication\",\"action\":\"login\",\"outcome\":\"failure\"}},\"source\":{{\"ip\":\"{ip}\"}},\"user\":{{\"name\":\"customer{n}@example.org\"}}}}\n"
+            )
+        })
+        .collect()
+}
+
+async fn post(server: &Server, token: &str, body: String) {
+    reqwest::Client::new()
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
+fn start_with(dir: &Path, config: &str) -> Server {
+    let path = dir.join("firebreak.toml");
+    std::fs::write(&path, config).unwrap();
+    let database = format!("sqlite://{}", dir.join("firebreak.db").display());
+    Server::start_on_with_config(dir, free_port(), &database, &path, Stdio::inherit())
+}
+
+async fn bouncer_key(server: &Server, admin: &str, name: &str) -> String {
+    let created: Value = reqwest::Client::new()
+        .post(server.url("/api/v1/bouncers"))
+        .bearer_auth(admin)
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["key"].as_str().unwrap().to_owned()
+}
+
+async fn as_bouncer(server: &Server, key: &str, path: &str) -> (u16, Value) {
+    let response =
+        reqwest::Client::new().get(server.url(path)).header("x-api-key", key).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The active ban of `ip`, once the playbook has taken it.
+async fn ban_of(server: &Server, admin: &str, ip: &str) -> Value {
+    wait_until(&format!("a ban of {ip}"), async || {
+        let decisions = get_json(server, admin, "/api/v1/decisions").await;
+        decisions.as_array()?.iter().find(|d| d["target"] == ip).cloned()
+    })
+    .await
+}
+
+fn values(stream: &Value, key: &str) -> Vec<String> {
+    stream[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["value"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_playbook_bans_the_stuffer_and_never_the_protected_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), "[response]\nnever_ban = [\"198.51.100.0/28\"]\n");
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    let key = bouncer_key(&server, &admin, "edge").await;
+    let (status, startup) = as_bouncer(&server, &key, "/v1/decisions/stream?startup=true").await;
+    assert_eq!((status, startup.clone()), (200, json!({ "new": null, "deleted": null })));
+
+    post(&server, &ingest, burst("203.0.113.50", 0) + &burst("198.51.100.7", 0)).await;
+    let ban = ban_of(&server, &admin, "203.0.113.50").await;
+    let incident = ban["incident_id"].to_string();
+    assert_eq!(ban["kind"], "ban");
+    assert_eq!(ban["decided_by"], "playbook:brute-force");
+
+    // The protected address raised its alert and incident, but the ban was refused.
+    let refused = wait_until("the refusal on the protected incident", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts?rule=credential_stuffing").await;
+        let alert =
+            alerts.as_array()?.iter().find(|a| a["group"]["source.ip"] == "198.51.100.7")?.clone();
+        let id = alert["incident_id"].as_i64()?;
+        let timeline = get_json(&server, &admin, &format!("/api/v1/incidents/{id}/timeline")).await;
+        timeline
+            .as_array()?
+            .iter()
+            .find(|e| e["summary"].as_str().is_some_and(|s| s.contains("refused by policy")))
+            .cloned()
+    })
+    .await;
+    assert!(refused["summary"].as_str().unwrap().contains("198.51.100.0/28"), "{refused}");
+    let all = get_json(&server, &admin, "/api/v1/decisions?active=false").await;
+    assert!(all.as_array().unwrap().iter().all(|d| d["target"] != "198.51.100.7"), "{all}");
+    // Nor by hand.
+    let by_hand =
+        server.cli(&admin, &["decision", "add", "ban", "198.51.100.0/24", "--reason", "wave"]);
+    assert!(!by_hand.status.success());
+    assert!(String::from_utf8_lossy(&by_hand.stderr).contains("never-ban"), "{by_hand:?}");
+
+    // The timeline, in order: detection, evidence preserved, decision, notification; tasks.
+    let timeline =
+        get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+    let kinds: Vec<&str> =
+        timeline.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let at = |kind: &str| {
+        kinds.iter().position(|k| *k == kind).unwrap_or_else(|| panic!("no {kind} in {kinds:?}"))
+    };
+    assert!(at("alert_linked") < at("evidence"), "{kinds:?}");
+    assert!(at("evidence") < at("decision"), "evidence first: {kinds:?}");
+    assert!(at("decision") < at("communication"), "{kinds:?}");
+    let evidence =
+        get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/evidence")).await;
+    assert!(evidence[0]["description"].as_str().unwrap().contains("12 events"), "{evidence}");
+    let tasks = get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/tasks")).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 2, "{tasks}");
+    cli_ok(&server, &admin, &["timeline", "verify", &incident]);
+
+    // Bouncers see it; the check endpoint refuses the address and lets the others through.
+    let (_, pulled) = as_bouncer(&server, &key, "/v1/decisions/stream").await;
+    let everything = get_json(&server, &admin, "/api/v1/decisions?active=false").await;
+    assert_eq!(values(&pulled, "new"), ["203.0.113.50"], "{pulled} {everything}");
+    let (_, query) = as_bouncer(&server, &key, "/v1/decisions?ip=203.0.113.50").await;
+    assert_eq!(query[0]["scope"], "Ip");
+    let (status, _) = as_bouncer(&server, &key, "/api/v1/check?ip=203.0.113.50").await;
+    assert_eq!(status, 403);
+    let (status, answer) = as_bouncer(&server, &key, "/api/v1/check?ip=198.51.100.7").await;
+    assert_eq!((status, answer["decision"].as_str()), (200, Some("allow")));
+
+    // Rolled back: it leaves the stream as deleted and the check lets it through.
+    let id = ban["id"].to_string();
+    cli_ok(&server, &admin, &["decision", "rollback", &id, "--reason", "customer's NAT gateway"]);
+    let (_, pulled) = as_bouncer(&server, &key, "/v1/decisions/stream").await;
+    assert_eq!(values(&pulled, "deleted"), ["203.0.113.50"], "{pulled}");
+    let (status, _) = as_bouncer(&server, &key, "/api/v1/check?ip=203.0.113.50").await;
+    assert_eq!(status, 200);
+
+    // A repeat offender's ban is longer: twice the asked hour.
+    let again = cli_ok(
+        &server,
+        &admin,
+        &[
+            "decision",
+            "add",
+            "ban",
+            "203.0.113.50",
+            "--duration",
+            "1h",
+            "--reason",
+            "back again",
+            "--format",
+            "json",
+        ],
+    );
+    let again: Value = serde_json::from_str(&again).unwrap();
+    let (created, expires): (jiff::Timestamp, jiff::Timestamp) = (
+        again[0]["created_at"].as_str().unwrap().parse().unwrap(),
+        again[0]["expires_at"].as_str().unwrap().parse().unwrap(),
+    );
+    assert_eq!(again[0]["offence"], 1);
+    assert_eq!(expires.as_second() - created.as_second(), 7200, "{again}");
+    server.stop();
+}
+
+/// A playbook of our own with a short ban, so that expiry happens within the test.
+const SHORT_BAN: &str = "id: short-ban\ntitle: Short ban\napplies_to:\n  rules: [credential_stuffing]\nsteps:\n  - preserve_evidence: {}\n  - ban: { duration: 3s }\n";
+
+fn short_ban_config(dir: &Path, extra: &str) -> String {
+    let playbooks = dir.join("playbooks");
+    std::fs::create_dir_all(&playbooks).unwrap();
+    std::fs::write(playbooks.join("short.yml"), SHORT_BAN).unwrap();
+    format!(
+        "[response]\nbuiltin_playbooks = false\nplaybooks = [\"{}\"]\n{extra}",
+        playbooks.display()
+    )
+}
+
+#[tokio::test]
+async fn an_expired_ban_leaves_the_stream_and_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), &short_ban_config(dir.path(), ""));
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    let key = bouncer_key(&server, &admin, "edge").await;
+    as_bouncer(&server, &key, "/v1/decisions/stream?startup=true").await;
+    post(&server, &ingest, burst("203.0.113.61", 0)).await;
+    let ban = ban_of(&server, &admin, "203.0.113.61").await;
+    let (_, pulled) = as_bouncer(&server, &key, "/v1/decisions/stream").await;
+    assert_eq!(values(&pulled, "new"), ["203.0.113.61"]);
+    let incident = ban["incident_id"].as_i64().unwrap();
+    wait_until("the expiry on the timeline", async || {
+        let timeline =
+            get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+        timeline
+            .as_array()?
+            .iter()
+            .any(|e| e["summary"].as_str().is_some_and(|s| s.contains("expired")))
+            .then_some(())
+    })
+    .await;
+    let (_, pulled) = as_bouncer(&server, &key, "/v1/decisions/stream").await;
+    assert_eq!(values(&pulled, "deleted"), ["203.0.113.61"], "{pulled}");
+    let (status, _) = as_bouncer(&server, &key, "/api/v1/check?ip=203.0.113.61").await;
+    assert_eq!(status, 200);
+    server.stop();
+}
+
+#[tokio::test]
+async fn playbooks_are_checked_offline_with_their_mistakes_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yml"), SHORT_BAN).unwrap();
+    let broken =
+        SHORT_BAN.replace("  - preserve_evidence: {}\n", "").replace("short-ban", "broken");
+    std::fs::write(dir.path().join("broken.yml"), broken).unwrap();
+    std::fs::write(
+        dir.path().join("typo.yml"),
+        SHORT_BAN.replace("credential_stuffing", "credential_stufing").replace("short-ban", "typo"),
+    )
+    .unwrap();
+    let output = Command::new(crate::BIN)
+        .args(["playbooks", "check"])
+        .arg(dir.path())
+        .env("FIREBREAK_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("broken.yml: step 1 (ban): containment before `preserve_evidence`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("typo.yml: `applies_to.rules`: no rule `credential_stufing`"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 of 3 playbooks check"));
+}
+
+fn nft_set(table: &str, family: &str, set: &str) -> String {
+    let output = Command::new("nft").args(["list", "set", family, table, set]).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn bans_are_applied_in_nftables_and_leave_it_at_expiry() {
+    if std::env::var_os("FIREBREAK_TEST_NFT").is_none() {
+        eprintln!(
+            "skipped: set FIREBREAK_TEST_NFT=1 (root, with nft) to test nftables enforcement"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let table = format!("fbtest{}", free_port());
+    let extra = format!("[response.nftables]\nenabled = true\ntable = \"{table}\"\n");
+    let server = start_with(dir.path(), &short_ban_config(dir.path(), &extra));
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    post(&server, &ingest, burst("203.0.113.62", 0)).await;
+    let ban = ban_of(&server, &admin, "203.0.113.62").await;
+    wait_until("the address in the nftables set", async || {
+        nft_set(&table, "inet", "banned4").contains("203.0.113.62").then_some(())
+    })
+    .await;
+    let incident = ban["incident_id"].as_i64().unwrap();
+    let timeline =
+        get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+    assert!(
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["summary"].as_str().unwrap().contains("nftables")),
+        "{timeline}"
+    );
+    wait_until("the address gone from the set", async || {
+        (!nft_set(&table, "inet", "banned4").contains("203.0.113.62")).then_some(())
+    })
+    .await;
+    server.stop();
+    let _ = Command::new("nft").args(["delete", "table", "inet", &table]).status();
+}
+
+/// The real `crowdsec-firewall-bouncer`, pulling from firebreak, applying into nftables.
+#[tokio::test]
+async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
+    let Some(binary) = std::env::var_os("FIREBREAK_TEST_BOUNCER") else {
+        eprintln!(
+            "skipped: set FIREBREAK_TEST_BOUNCER to crowdsec-firewall-bouncer's path (root, nftables) to test with the real bouncer"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), &short_ban_config(dir.path(), ""));
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    let key = bouncer_key(&server, &admin, "firewall").await;
+    let table = format!("fbcs{}", free_port());
+    let config = dir.path().join("bouncer.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "mode: nftables\npid_dir: {dir}\nupdate_frequency: 200ms\ndaemonize: false\nlog_mode: stdout\nlog_level: info\n\
+             api_url: {url}/\napi_key: {key}\ndisable_ipv6: true\ndeny_action: DROP\ndeny_log: false\n\
+             supported_decisions_types:\n  - ban\nblacklists_ipv4: {table}-blacklists\nblacklists_ipv6: {table}6-blacklists\n\
+             nftables:\n  ipv4:\n    enabled: true\n    set-only: false\n    table: {table}\n    chain: {table}-chain\n\
+             \x20 ipv6:\n    enabled: false\n    set-only: false\n    table: {table}6\n    chain: {table}6-chain\n\
+             prometheus:\n  enabled: false\n  listen_addr: 127.0.0.1\n  listen_port: 60601\n",
+            dir = dir.path().display(),
+            url = server.base,
+        ),
+    )
+    .unwrap();
+    let mut bouncer = Command::new(binary)
+        .arg("-c")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let set = format!("{table}-blacklists");
+    wait_until("the bouncer's first pull", async || {
+        let bouncers = get_json(&server, &admin, "/api/v1/bouncers").await;
+        (!bouncers[0]["last_pull"].is_null()).then_some(())
+    })
+    .await;
+    post(&server, &ingest, burst("203.0.113.63", 0)).await;
+    let ban = ban_of(&server, &admin, "203.0.113.63").await;
+    wait_until("the bouncer's nftables set holding the address", async || {
+        nft_set(&table, "ip", &set).contains("203.0.113.63").then_some(())
+    })
+    .await;
+    let incident = ban["incident_id"].as_i64().unwrap();
+    let timeline =
+        get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+    let summaries: Vec<&str> =
+        timeline.as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap()).collect();
+    let position = |needle: &str| {
+        summaries
+            .iter()
+            .position(|s| s.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {summaries:#?}"))
+    };
+    assert!(position("Alert") < position("acquired"), "{summaries:#?}");
+    assert!(position("acquired") < position("Decision: ban"), "{summaries:#?}");
+    assert!(
+        position("Decision: ban") < position("pulled by the bouncer `firewall`"),
+        "{summaries:#?}"
+    );
+    wait_until("the address gone from the bouncer's set at expiry", async || {
+        (!nft_set(&table, "ip", &set).contains("203.0.113.63")).then_some(())
+    })
+    .await;
+    let _ = bouncer.kill();
+    let _ = bouncer.wait();
+    let _ = Command::new("nft").args(["delete", "table", "ip", &table]).status();
+    server.stop();
+}
