@@ -85,11 +85,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-fn build_release(root: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn build_release(root: &Path) -> anyhow::Result<PathBuf> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--quiet", "--package", "firebreak-cli"])
         .current_dir(root)
@@ -151,18 +151,32 @@ impl Drop for Running {
     }
 }
 
-struct Server {
+pub(crate) struct Server {
     _process: Running,
-    base: String,
-    admin: String,
-    ingest: String,
-    client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) admin: String,
+    pub(crate) ingest: String,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Server {
     async fn start(binary: &Path, dir: &Path) -> anyhow::Result<Server> {
+        Server::start_with(binary, dir, None).await
+    }
+
+    /// Starts the binary on a SQLite file in `dir`, with a configuration file if given.
+    pub(crate) async fn start_with(
+        binary: &Path,
+        dir: &Path,
+        config: Option<&Path>,
+    ) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        match config {
+            Some(config) => command.env("FIREBREAK_CONFIG", config),
+            None => command.env_remove("FIREBREAK_CONFIG"),
+        };
+        let mut child = command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--database")
             .arg(format!("sqlite://{}", dir.join("firebreak.db").display()))
@@ -261,7 +275,7 @@ impl Server {
         }
     }
 
-    async fn stored(&self) -> anyhow::Result<i64> {
+    pub(crate) async fn stored(&self) -> anyhow::Result<i64> {
         let metrics =
             self.client.get(format!("{}/metrics", self.base)).send().await?.text().await?;
         Ok(metrics

@@ -5,6 +5,7 @@
 
 mod bench_ingest;
 mod bench_query;
+mod bench_response;
 mod bench_scan;
 mod conformance;
 
@@ -16,9 +17,12 @@ fn main() -> ExitCode {
         Some("bench-ingest") => bench_ingest::run(&args[1..]),
         Some("bench-query") => bench_query::run(&args[1..]),
         Some("bench-scan") => bench_scan::run(&args[1..]),
+        Some("bench-response") => bench_response::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <bench-ingest|bench-query|bench-scan|conformance>");
+            eprintln!(
+                "usage: cargo xtask <bench-ingest|bench-query|bench-scan|bench-response|conformance>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -209,10 +209,12 @@ impl Responder {
         let active = responder.store.list_decisions(&filter).await.map_err(|e| e.to_string())?;
         for decision in &active {
             responder.index.insert(decision);
-            if let (Some(nft), DecisionKind::Ban) = (&responder.nft, decision.kind)
-                && let Err(error) = nft.add(decision, now).await
-            {
-                tracing::warn!(%error, decision = decision.id, "Could not restore a ban in nftables.");
+        }
+        if let Some(nft) = &responder.nft {
+            let bans: Vec<Decision> =
+                active.iter().filter(|d| d.kind == DecisionKind::Ban).cloned().collect();
+            if let Err(error) = nft.add_all(&bans, now).await {
+                tracing::warn!(%error, "Could not restore the bans in force in nftables.");
             }
         }
         Ok(responder)

@@ -69,6 +69,29 @@ impl Nftables {
             .await
     }
 
+    /// Adds many bans at once (at start, when the decisions in force come back): one `nft`
+    /// run per thousand elements, not one per ban.
+    pub async fn add_all(&self, decisions: &[Decision], now: Timestamp) -> Result<(), String> {
+        for chunk in decisions.chunks(1000) {
+            let mut script = String::new();
+            for decision in chunk {
+                let secs = (decision.expires_at.as_second() - now.as_second()).max(1);
+                let (set, element) = self.element(decision)?;
+                script.push_str(&format!(
+                    "add element inet {} {set} {{ {element} timeout {secs}s }}\n",
+                    self.table
+                ));
+            }
+            // Elements still there from before the restart keep their own timeouts.
+            if let Err(error) = run(&script).await {
+                for decision in chunk {
+                    self.add(decision, now).await.map_err(|e| format!("{e} (after {error})"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes a ban's target (rolled back); an element already gone is not an error.
     pub async fn remove(&self, decision: &Decision) -> Result<(), String> {
         let (set, element) = self.element(decision)?;
