@@ -4,6 +4,7 @@
 //!
 //! This is the only crate that knows SQL. It knows nothing of HTTP.
 
+mod notify;
 mod sql;
 
 use std::fmt;
@@ -19,6 +20,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use firebreak_core::Evidence;
+pub use notify::{
+    Delivery, DeliveryAttempt, Escalation, NewEscalation, NewNotification, Notification,
+    NotificationFilter, NotificationStatus,
+};
 pub use sql::{SqlStore, redact_url};
 
 /// Why a store call failed. `NotFound` and `Conflict` are the caller's business; `Other` is ours.
@@ -561,6 +566,46 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// idempotent). Returns how many.
     async fn requeue_interrupted_jobs(&self) -> Result<u64>;
     async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>>;
+
+    // Notifications. Each is recorded before it is sent (its id goes into its acknowledgement
+    // link), then finished with its attempts and the timeline entry saying what went out.
+    async fn create_notification(
+        &self,
+        new: &NewNotification,
+        at: Timestamp,
+    ) -> Result<Notification>;
+    /// Records how each notification's sending ended, and appends `entry` (the communication
+    /// on the incident's timeline), in one transaction.
+    async fn finish_notifications(
+        &self,
+        incident_id: i64,
+        deliveries: &[Delivery],
+        entry: NewEntry,
+        at: Timestamp,
+    ) -> Result<Vec<Notification>>;
+    async fn get_notification(&self, id: i64) -> Result<Notification>;
+    /// Newest first.
+    async fn list_notifications(&self, filter: &NotificationFilter) -> Result<Vec<Notification>>;
+    async fn notification_attempts(&self, id: i64) -> Result<Vec<DeliveryAttempt>>;
+    /// Acknowledges a notification (and, if it belongs to an escalation, the escalation and its
+    /// other messages), with its entry; `Conflict` if it was already acknowledged.
+    async fn acknowledge_notification(
+        &self,
+        id: i64,
+        actor: &str,
+        at: Timestamp,
+        entry: NewEntry,
+    ) -> Result<Notification>;
+    async fn create_escalation(&self, new: &NewEscalation, at: Timestamp) -> Result<Escalation>;
+    async fn get_escalation(&self, id: i64) -> Result<Escalation>;
+    /// Stops an escalation nobody acknowledged, with its entry; `Conflict` if it had stopped.
+    async fn end_escalation(
+        &self,
+        id: i64,
+        reason: &str,
+        entry: NewEntry,
+        at: Timestamp,
+    ) -> Result<Escalation>;
 }
 
 /// Which decisions to list. Every filter given must hold.

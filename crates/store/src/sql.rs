@@ -18,6 +18,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use tokio::sync::Mutex;
 
+mod notify;
 mod response;
 mod triage;
 
@@ -1640,5 +1641,70 @@ impl Store for SqlStore {
 
     async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
         self.list_jobs_sql(state, limit).await
+    }
+
+    async fn create_notification(
+        &self,
+        new: &crate::NewNotification,
+        at: Timestamp,
+    ) -> Result<crate::Notification> {
+        self.create_notification_sql(new, at).await
+    }
+
+    async fn finish_notifications(
+        &self,
+        incident_id: i64,
+        deliveries: &[crate::Delivery],
+        entry: NewEntry,
+        at: Timestamp,
+    ) -> Result<Vec<crate::Notification>> {
+        self.finish_notifications_sql(incident_id, deliveries, entry, at).await
+    }
+
+    async fn get_notification(&self, id: i64) -> Result<crate::Notification> {
+        self.get_notification_sql(id).await
+    }
+
+    async fn list_notifications(
+        &self,
+        filter: &crate::NotificationFilter,
+    ) -> Result<Vec<crate::Notification>> {
+        self.list_notifications_sql(filter).await
+    }
+
+    async fn notification_attempts(&self, id: i64) -> Result<Vec<crate::DeliveryAttempt>> {
+        self.notification_attempts_sql(id).await
+    }
+
+    async fn acknowledge_notification(
+        &self,
+        id: i64,
+        actor: &str,
+        at: Timestamp,
+        entry: NewEntry,
+    ) -> Result<crate::Notification> {
+        self.acknowledge_notification_sql(id, actor, at, entry).await
+    }
+
+    async fn create_escalation(
+        &self,
+        new: &crate::NewEscalation,
+        at: Timestamp,
+    ) -> Result<crate::Escalation> {
+        self.create_escalation_sql(new, at).await
+    }
+
+    async fn get_escalation(&self, id: i64) -> Result<crate::Escalation> {
+        self.get_escalation_sql(id).await
+    }
+
+    async fn end_escalation(
+        &self,
+        id: i64,
+        reason: &str,
+        entry: NewEntry,
+        at: Timestamp,
+    ) -> Result<crate::Escalation> {
+        self.end_escalation_sql(id, reason, entry, at).await
     }
 }
