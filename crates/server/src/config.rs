@@ -30,6 +30,7 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     pub sources: crate::sources::SourcesConfig,
     pub response: ResponseConfig,
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Default for Config {
@@ -45,6 +46,7 @@ impl Default for Config {
             incidents: IncidentsConfig::default(),
             sources: crate::sources::SourcesConfig::default(),
             response: ResponseConfig::default(),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }
@@ -62,6 +64,7 @@ impl fmt::Debug for Config {
             .field("incidents", &self.incidents)
             .field("sources", &self.sources)
             .field("response", &self.response)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -318,6 +321,7 @@ impl Config {
         }
         self.obligations.plan()?;
         self.sources.validate().map_err(ConfigError)?;
+        self.notify.validate().map_err(ConfigError)?;
         Ok(())
     }
 }

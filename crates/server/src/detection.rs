@@ -230,6 +230,8 @@ pub struct Sinks {
     pub metrics: Arc<Metrics>,
     pub suppressions: Arc<Suppressions>,
     pub responder: Option<Arc<crate::response::Responder>>,
+    /// Told of each incident opened, to route notifications.
+    pub notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 /// Builds the engine from configuration, restores its state, and starts its thread and the
@@ -240,7 +242,7 @@ pub fn start(
     data_dir: &Path,
     sinks: Sinks,
 ) -> Result<Detector, String> {
-    let Sinks { store, clock, metrics, suppressions, responder } = sinks;
+    let Sinks { store, clock, metrics, suppressions, responder, notifier } = sinks;
     let (rules, intel) =
         ThreatIntel::load(config.builtin_rules, &config.rules, &config.threat_intel)?;
     let rules = Arc::new(rules);
@@ -284,8 +286,16 @@ pub fn start(
         .map_err(|error| format!("cannot start the detection thread: {error}"))?;
     let suppression =
         SignedDuration::from_secs(i64::try_from(config.suppression_secs).unwrap_or(i64::MAX / 2));
-    let writer =
-        AlertWriter { store, clock, metrics, policy, suppression, suppressions, responder };
+    let writer = AlertWriter {
+        store,
+        clock,
+        metrics,
+        policy,
+        suppression,
+        suppressions,
+        responder,
+        notifier,
+    };
     let alerts = tokio::spawn(writer.run(findings_rx));
     Ok(Detector { rules, events: events_tx, engine, alerts })
 }
@@ -370,6 +380,8 @@ struct AlertWriter {
     suppressions: Arc<Suppressions>,
     /// Runs the matching playbooks on the incident an alert joins.
     responder: Option<Arc<crate::response::Responder>>,
+    /// Told of each incident opened, to route notifications.
+    notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl AlertWriter {
@@ -384,8 +396,16 @@ impl AlertWriter {
     }
 
     async fn handle(&self, finding: Finding) -> Result<(), firebreak_store::StoreError> {
-        let AlertWriter { store, clock, metrics, policy, suppression, suppressions, responder } =
-            self;
+        let AlertWriter {
+            store,
+            clock,
+            metrics,
+            policy,
+            suppression,
+            suppressions,
+            responder,
+            notifier,
+        } = self;
         let (store, clock, suppression) = (&**store, &**clock, *suppression);
         let group: serde_json::Map<String, serde_json::Value> = finding
             .group
@@ -451,6 +471,15 @@ impl AlertWriter {
                     .await?;
                 metrics.incidents_opened.add(1);
                 tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
+                if let Some(notifier) = notifier {
+                    let summary = format!("Opened by detection: {} ({describe}).", alert.title);
+                    notifier.spawn_incident_event(
+                        incident.id,
+                        incident.severity,
+                        "incident_opened",
+                        summary,
+                    );
+                }
                 incident.id
             }
         };

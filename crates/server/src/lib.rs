@@ -13,6 +13,7 @@ pub mod error;
 pub mod evidence;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod response;
 pub mod retention;
 pub mod scheduler;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub responder: Arc<response::Responder>,
     /// The bouncers' key hashes, for the CrowdSec-compatible API and the check endpoint.
     pub bouncers: Arc<api::crowdsec::BouncerKeys>,
+    /// Sends notifications and takes their acknowledgements.
+    pub notifier: Arc<notify::Notifier>,
 }
 
 /// Marks a response whose audit record travels with its events through the spool.
@@ -85,6 +88,7 @@ pub struct SpoolAudited;
         (name = "tasks", description = "Tasks of an incident"),
         (name = "damage", description = "The damage assessment"),
         (name = "obligations", description = "Breach-notification facts, obligations and their tracking"),
+        (name = "notifications", description = "Notifications, their acknowledgement, and communications"),
         (name = "auth", description = "Setup, login, tokens, users and the audit log"),
         (name = "enforcement", description = "Containment decisions, playbooks, approvals, bouncers (a CrowdSec-compatible decisions API) and the check endpoint"),
     )
@@ -182,6 +186,12 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::auth::revoke_token))
         .routes(routes!(api::auth::create_user))
         .routes(routes!(api::auth::audit))
+        .routes(routes!(api::notifications::list))
+        .routes(routes!(api::notifications::get))
+        .routes(routes!(api::notifications::acknowledge))
+        .routes(routes!(api::notifications::templates))
+        .routes(routes!(api::notifications::draft))
+        .routes(routes!(api::notifications::send))
         .split_for_parts()
 }
 
@@ -202,6 +212,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::system::healthz))
         .route("/readyz", get(api::system::readyz))
         .route("/metrics", get(api::system::metrics))
+        // The signed acknowledgement link in messages: no token, so not under /api/v1.
+        .route("/ack/{id}", get(api::notifications::ack_link))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -329,6 +341,8 @@ pub enum ServeError {
     Spool { dir: String, error: std::io::Error },
     #[error(transparent)]
     Store(#[from] firebreak_store::StoreError),
+    #[error("notifications: {0}")]
+    Notify(#[from] notify::NotifyError),
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -393,13 +407,28 @@ pub async fn serve(
     );
     let bouncers = Arc::new(api::crowdsec::BouncerKeys::load(&*store).await?);
 
-    // The scheduler: decision expiry and approval timeouts (jobs due while stopped run now).
+    // Notifications: incidents opened by detection or through the API are routed.
+    let public_url = format!("http://{}", listener.local_addr()?);
+    let notifier = Arc::new(notify::Notifier::new(
+        config.notify.clone(),
+        &public_url,
+        &config.data_dir,
+        store.clone(),
+        clock.clone(),
+    )?);
+
+    // The scheduler: decision expiry, approval timeouts and escalations (jobs due while
+    // stopped run now).
     let mut scheduler = scheduler::Scheduler::new(store.clone(), clock.clone());
     scheduler
         .register(response::DECISION_EXPIRY, Arc::new(response::ExpiryHandler(responder.clone())));
     scheduler.register(
         response::APPROVAL_TIMEOUT,
         Arc::new(response::ApprovalTimeoutHandler(responder.clone())),
+    );
+    scheduler.register(
+        notify::escalation::KIND,
+        Arc::new(notify::escalation::EscalationHandler(notifier.clone())),
     );
     scheduler.start().await?;
     let (scheduler_stop, scheduler_stop_rx) = watch::channel(false);
@@ -417,6 +446,7 @@ pub async fn serve(
                     metrics: metrics.clone(),
                     suppressions: suppressions.clone(),
                     responder: Some(responder.clone()),
+                    notifier: Some(notifier.clone()),
                 },
             )
             .map_err(ServeError::Detection)?,
@@ -483,6 +513,7 @@ pub async fn serve(
         rules,
         responder,
         bouncers,
+        notifier,
     };
     let router = app(state);
     tracing::info!(address = %listener.local_addr()?, "Listening.");

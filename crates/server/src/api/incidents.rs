@@ -61,6 +61,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
     let incident = state.store.create_incident(&new, &caller.actor, state.clock.now()).await?;
     tracing::info!(incident_id = incident.id, actor = %caller.actor, "An incident was opened.");
+    let summary = format!("Opened by {}. {}", caller.actor, incident.summary);
+    state.notifier.spawn_incident_event(incident.id, incident.severity, "incident_opened", summary);
     Ok((StatusCode::CREATED, Json(incident)))
 }
 

@@ -10,6 +10,7 @@ pub mod decisions;
 pub mod events;
 pub mod evidence;
 pub mod incidents;
+pub mod notifications;
 pub mod obligations;
 pub mod suppressions;
 pub mod system;
