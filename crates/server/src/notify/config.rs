@@ -279,6 +279,14 @@ impl NotifyConfig {
                     if email.password.is_some() && email.username.is_none() {
                         return Err(format!("`{key}`: a `password` needs a `username`"));
                     }
+                    if email.password.is_some()
+                        && email.tls == SmtpTls::None
+                        && !is_loopback(&email.host)
+                    {
+                        return Err(format!(
+                            "`{key}`: with `tls = \"none\"` the password would cross the network in clear; use `starttls` or `tls`"
+                        ));
+                    }
                     if let Some(to) = email.to.iter().find(|to| !to.contains('@')) {
                         return Err(format!("`{key}.to`: `{to}` is no address"));
                     }
@@ -342,6 +350,10 @@ impl NotifyConfig {
         }
         Ok(())
     }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn check_url(key: &str, url: &str) -> Result<(), String> {

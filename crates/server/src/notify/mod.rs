@@ -17,6 +17,8 @@ pub mod escalation;
 pub mod sign;
 mod slack;
 pub mod templates;
+#[cfg(test)]
+mod tests;
 pub mod webhook;
 
 use std::collections::BTreeMap;
