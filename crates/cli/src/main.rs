@@ -3,6 +3,7 @@
 
 mod client;
 mod commands;
+mod notify;
 mod respond;
 mod scan;
 mod triage;
@@ -90,6 +91,9 @@ enum Command {
     Events(EventsCommand),
     /// Breach-notification obligations: who must be told, by when, and why.
     Obligations(ObligationsArgs),
+    /// Notifications (list, show, acknowledge) and communications (templates, draft, send).
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -667,6 +671,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             commands::timeline_verify(&client, database.as_deref(), incident).await
         }
         Command::Obligations(args) => commands::obligations(&args).await,
+        Command::Notify(command) => notify::notify(command).await,
         Command::Evidence(command) => commands::evidence(command).await,
         Command::People(command) => commands::people(command).await,
         Command::Damage { client, incident, record } => {

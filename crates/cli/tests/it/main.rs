@@ -8,6 +8,7 @@ mod durability;
 mod evidence;
 mod investigation;
 mod live;
+mod notify;
 mod obligations;
 mod respond;
 mod routes;
