@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)] // Test code.
 
+mod notify;
 mod stories;
 
 use std::sync::Arc;
