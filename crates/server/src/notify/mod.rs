@@ -183,6 +183,12 @@ impl Notifier {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|error| NotifyError::Http(error.to_string()))?;
+        if config.public_url.is_none() && !config.routes.is_empty() {
+            tracing::warn!(
+                url = %public_url,
+                "`notify.public_url` is not set: acknowledgement links point at the listen address."
+            );
+        }
         let public_url = config.public_url.as_deref().unwrap_or(public_url);
         let public_url = public_url.trim_end_matches('/').to_owned();
         Ok(Notifier { store, clock, config, public_url, key, http })
