@@ -416,6 +416,7 @@ pub async fn serve(
         store.clone(),
         clock.clone(),
     )?);
+    responder.set_notifier(notifier.clone());
 
     // The scheduler: decision expiry, approval timeouts and escalations (jobs due while
     // stopped run now).

@@ -917,6 +917,88 @@ impl Notifier {
     }
 }
 
+/// A playbook's `notify` step: the people holding (or on call for) the roles are e-mailed,
+/// through the first e-mail channel configured, with an acknowledgement link; no escalation
+/// (the playbook decides what comes next).
+#[async_trait::async_trait]
+impl crate::response::IncidentNotifier for Notifier {
+    async fn notify(
+        &self,
+        incident: &Incident,
+        roles: &[ResponseRole],
+        message: &str,
+    ) -> Result<String, String> {
+        self.notify_roles(incident, roles, message).await.map_err(|error| error.to_string())
+    }
+}
+
+impl Notifier {
+    /// E-mails the people holding (or on call for) `roles` about the incident; returns what
+    /// was sent, in words. On the timeline like every notification.
+    pub async fn notify_roles(
+        &self,
+        incident: &Incident,
+        roles: &[ResponseRole],
+        message: &str,
+    ) -> Result<String, NotifyError> {
+        let Some(channel) =
+            self.config.channels.iter().find(|c| matches!(c, ChannelConfig::Email(_)))
+        else {
+            return Err(NotifyError::Invalid("no e-mail channel is configured".into()));
+        };
+        let holders = self.store.incident_roles(incident.id).await?;
+        let on_call = self.store.on_call().await?;
+        let subject = subject_of(incident, "playbook");
+        let body = body_of(incident, message);
+        let mut planned = Vec::new();
+        let mut nobody = Vec::new();
+        for &role in roles {
+            let person = holders
+                .iter()
+                .find(|assignment| assignment.role == role)
+                .map(|assignment| assignment.person.clone())
+                .or_else(|| on_call.iter().find(|(r, _)| *r == role).map(|(_, p)| p.clone()));
+            let Some(person) = person else {
+                nobody.push(role);
+                continue;
+            };
+            planned.push(Planned {
+                new: NewNotification {
+                    incident_id: incident.id,
+                    escalation_id: None,
+                    level: 0,
+                    event: "playbook".into(),
+                    subject: subject.clone(),
+                    body: body.clone(),
+                    channel: channel.name().to_owned(),
+                    recipient: person.email.clone(),
+                    person_id: Some(person.id),
+                    role: Some(role),
+                },
+                channel,
+                to: vec![person.email],
+            });
+        }
+        let sent = self.send_planned(incident, planned, true).await?;
+        let mut words: Vec<String> = sent
+            .iter()
+            .map(|(n, d)| {
+                let role = n.role.map(|r| r.title()).unwrap_or_default();
+                let how = if d.sent() { "sent" } else { "failed" };
+                format!("{} ({role}) {how}", n.recipient)
+            })
+            .collect();
+        if !nobody.is_empty() {
+            words.push(format!("nobody to reach as {}", titles(&nobody)));
+        }
+        if !sent.is_empty() {
+            let data = json!({ "event": "playbook", "subject": subject, "body": body });
+            self.finish(incident.id, &sent, ACTOR, "Notified for a playbook".into(), data).await?;
+        }
+        Ok(words.join("; "))
+    }
+}
+
 /// A person's notification, with its text.
 fn with_text<'c>(
     (mut new, channel, to): (NewNotification, &'c ChannelConfig, Vec<String>),
