@@ -357,3 +357,19 @@ async fn a_step_due_while_the_server_was_down_runs_once_after_the_restart() {
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0].dedupe_key.as_deref(), Some("escalation:1:3"));
 }
+
+#[tokio::test]
+async fn a_playbook_step_mails_the_roles_it_names() {
+    let world = World::new(1);
+    let (store, notifier, _scheduler) = world.start().await;
+    let incident = team_and_incident(&*store, world.clock.now(), Severity::Sev3).await;
+    let incident = store.get_incident(incident).await.unwrap();
+    let roles = [ResponseRole::TechnicalLead, ResponseRole::Scribe];
+    let words = notifier.notify_roles(&incident, &roles, "Banned 203.0.113.5").await.unwrap();
+    assert_eq!(words, "bo@example.org (technical lead) sent; nobody to reach as scribe");
+    let mail = world.sink.wait_for(1).remove(0);
+    assert_eq!(mail.to, vec!["bo@example.org"]);
+    assert!(mail.data.contains("Banned 203.0.113.5"), "{}", mail.data);
+    let timeline = store.timeline(incident.id).await.unwrap();
+    assert!(timeline.last().unwrap().summary.starts_with("Notified for a playbook"));
+}
