@@ -286,16 +286,15 @@ async fn bans_are_applied_in_nftables_and_leave_it_at_expiry() {
     })
     .await;
     let incident = ban["incident_id"].as_i64().unwrap();
-    let timeline =
-        get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
-    assert!(
-        timeline
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["summary"].as_str().unwrap().contains("nftables")),
-        "{timeline}"
-    );
+    wait_until("the enforcement on the timeline", async || {
+        let timeline =
+            get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+        let found = timeline.as_array()?.iter().any(|e| {
+            e["summary"].as_str().is_some_and(|s| s.contains("added to the nftables table"))
+        });
+        found.then_some(())
+    })
+    .await;
     wait_until("the address gone from the set", async || {
         (!nft_set(&table, "inet", "banned4").contains("203.0.113.62")).then_some(())
     })
@@ -304,7 +303,31 @@ async fn bans_are_applied_in_nftables_and_leave_it_at_expiry() {
     let _ = Command::new("nft").args(["delete", "table", "inet", &table]).status();
 }
 
-/// The real `crowdsec-firewall-bouncer`, pulling from firebreak, applying into nftables.
+/// A webhook receiver on loopback: every body posted to it.
+async fn webhook_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body.0);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, received)
+}
+
+/// The whole chain with real processes: a credential-stuffing burst posted to `serve` → alert
+/// → incident → playbook → the address banned, in the decisions stream, applied by Debian's
+/// `crowdsec-firewall-bouncer` into nftables (and by firebreak's own nftables set); a webhook
+/// receiver gets the notification; the timeline holds detection, evidence, decision,
+/// enforcement and notification in that order; at expiry the ban leaves the stream and the set.
 #[tokio::test]
 async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
     let Some(binary) = std::env::var_os("FIREBREAK_TEST_BOUNCER") else {
@@ -314,14 +337,26 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let server = start_with(dir.path(), &short_ban_config(dir.path(), ""));
+    let (hook_port, hooks) = webhook_receiver().await;
+    let own_table = format!("fbown{}", free_port());
+    let playbook = "id: stuffing-e2e\ntitle: Credential stuffing, end to end\napplies_to:\n  rules: [credential_stuffing]\nsteps:\n  - preserve_evidence: {}\n  - ban: { duration: 6s }\n  - notify: { roles: [incident_commander], message: \"Credential stuffing: the source is banned.\" }\n";
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(&playbooks).unwrap();
+    std::fs::write(playbooks.join("e2e.yml"), playbook).unwrap();
+    let config = format!(
+        "[response]\nbuiltin_playbooks = false\nplaybooks = [\"{}\"]\n\n[response.nftables]\nenabled = true\ntable = \"{own_table}\"\ndrop_chain = false\n\n\
+         [[notify.channels]]\nname = \"siem\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\nsecret = \"a webhook secret for the test\"\n\n\
+         [[notify.routes]]\nname = \"playbooks\"\nevents = [\"playbook\"]\nchannels = [\"siem\"]\n",
+        playbooks.display()
+    );
+    let server = start_with(dir.path(), &config);
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let key = bouncer_key(&server, &admin, "firewall").await;
     let table = format!("fbcs{}", free_port());
-    let config = dir.path().join("bouncer.yaml");
+    let bouncer_config = dir.path().join("bouncer.yaml");
     std::fs::write(
-        &config,
+        &bouncer_config,
         format!(
             "mode: nftables\npid_dir: {dir}\nupdate_frequency: 200ms\ndaemonize: false\nlog_mode: stdout\nlog_level: info\n\
              api_url: {url}/\napi_key: {key}\ndisable_ipv6: true\ndeny_action: DROP\ndeny_log: false\n\
@@ -336,7 +371,7 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
     .unwrap();
     let mut bouncer = Command::new(binary)
         .arg("-c")
-        .arg(&config)
+        .arg(&bouncer_config)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -353,9 +388,23 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
         nft_set(&table, "ip", &set).contains("203.0.113.63").then_some(())
     })
     .await;
+    assert!(nft_set(&own_table, "inet", "banned4").contains("203.0.113.63"));
+    let hook =
+        wait_until("the webhook notification", async || hooks.lock().unwrap().first().cloned())
+            .await;
+    assert!(hook.to_string().contains("Credential stuffing: the source is banned."), "{hook}");
+
     let incident = ban["incident_id"].as_i64().unwrap();
-    let timeline =
-        get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+    let timeline = wait_until("the notification on the timeline", async || {
+        let timeline =
+            get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+        let found = timeline
+            .as_array()?
+            .iter()
+            .any(|e| e["summary"].as_str().is_some_and(|s| s.contains("sent through siem")));
+        found.then_some(timeline)
+    })
+    .await;
     let summaries: Vec<&str> =
         timeline.as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap()).collect();
     let position = |needle: &str| {
@@ -364,18 +413,26 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
             .position(|s| s.contains(needle))
             .unwrap_or_else(|| panic!("no `{needle}` in {summaries:#?}"))
     };
-    assert!(position("Alert") < position("acquired"), "{summaries:#?}");
-    assert!(position("acquired") < position("Decision: ban"), "{summaries:#?}");
-    assert!(
-        position("Decision: ban") < position("pulled by the bouncer `firewall`"),
-        "{summaries:#?}"
-    );
+    let detection = position("Alert");
+    let evidence = position("acquired");
+    let decision = position("Decision: ban");
+    let enforcement = position("Enforced: 203.0.113.63 added to the nftables table");
+    let notification = position("sent through siem");
+    assert!(detection < evidence && evidence < decision, "{summaries:#?}");
+    assert!(decision < enforcement && enforcement < notification, "{summaries:#?}");
+    assert!(decision < position("pulled by the bouncer `firewall`"), "{summaries:#?}");
+
+    // At expiry the ban leaves the stream (as deleted) and both nftables sets.
     wait_until("the address gone from the bouncer's set at expiry", async || {
         (!nft_set(&table, "ip", &set).contains("203.0.113.63")).then_some(())
     })
     .await;
+    assert!(!nft_set(&own_table, "inet", "banned4").contains("203.0.113.63"));
+    let decisions = get_json(&server, &admin, "/api/v1/decisions").await;
+    assert_eq!(decisions, json!([]), "nothing in force after the expiry");
     let _ = bouncer.kill();
     let _ = bouncer.wait();
     let _ = Command::new("nft").args(["delete", "table", "ip", &table]).status();
+    let _ = Command::new("nft").args(["delete", "table", "inet", &own_table]).status();
     server.stop();
 }

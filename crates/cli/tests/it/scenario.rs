@@ -116,7 +116,9 @@ async fn story(database: &str, tamper_url: &str, drop_trigger: &str) {
         &ok(server.cli(&admin, &["evidence", "list", &id, "--format", "json"])).stdout,
     )
     .unwrap();
-    let sha = evidence[0]["sha256"].as_str().unwrap();
+    // (The playbook's own capture of the alert's events may come first.)
+    let edge = evidence.iter().find(|e| e["name"] == "edge.log").unwrap();
+    let sha = edge["sha256"].as_str().unwrap();
     let blob = dir.path().join("data").join("evidence").join("sha256").join(&sha[..2]).join(sha);
     let mut bytes = std::fs::read(&blob).unwrap();
     bytes[0] ^= 1;
@@ -125,7 +127,7 @@ async fn story(database: &str, tamper_url: &str, drop_trigger: &str) {
     assert_eq!(failed.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&failed.stdout)
-            .contains(&format!("Evidence {} `edge.log` does NOT verify", evidence[0]["id"]))
+            .contains(&format!("Evidence {} `edge.log` does NOT verify", edge["id"]))
     );
 
     // A timeline row changed behind the server's back.

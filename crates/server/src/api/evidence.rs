@@ -51,8 +51,9 @@ fn custody(
         occurred_at: at,
         actor: actor.to_owned(),
         summary: format!(
-            "Evidence {} `{}` {action}{}",
-            evidence.id,
+            "Evidence {}`{}` {action}{}",
+            // Not yet stored at acquisition: the id is in `data` once the store assigns it.
+            if evidence.id == 0 { String::new() } else { format!("{} ", evidence.id) },
             evidence.name,
             if reason.is_empty() { String::new() } else { format!(": {reason}") }
         ),

@@ -928,7 +928,30 @@ impl crate::response::IncidentNotifier for Notifier {
         roles: &[ResponseRole],
         message: &str,
     ) -> Result<String, String> {
-        self.notify_roles(incident, roles, message).await.map_err(|error| error.to_string())
+        // The routes that take playbook notices (chat, webhooks) get the message; the people
+        // holding the step's roles get it by e-mail, when there is an e-mail channel.
+        let mut said = Vec::new();
+        let routed = self.incident_event(incident.id, incident.severity, "playbook", message).await;
+        match routed {
+            Ok(sent) if !sent.is_empty() => {
+                let channels: Vec<&str> = sent.iter().map(|n| n.channel.as_str()).collect();
+                said.push(format!("sent through {}", channels.join(", ")));
+            }
+            Ok(_) => {}
+            Err(error) => said.push(format!("the routes failed: {error}")),
+        }
+        if self.config.channels.iter().any(|c| matches!(c, ChannelConfig::Email(_))) {
+            match self.notify_roles(incident, roles, message).await {
+                Ok(words) => said.push(words),
+                Err(error) => said.push(error.to_string()),
+            }
+        }
+        if said.is_empty() {
+            return Err(
+                "no route takes playbook notices and no e-mail channel is configured".into()
+            );
+        }
+        Ok(said.join("; "))
     }
 }
 

@@ -96,7 +96,12 @@ impl Nftables {
     pub async fn remove(&self, decision: &Decision) -> Result<(), String> {
         let (set, element) = self.element(decision)?;
         match run(&format!("delete element inet {} {set} {{ {element} }}\n", self.table)).await {
-            Err(error) if !error.contains("No such file or directory") => Err(error),
+            Err(error)
+                if !error.contains("No such file or directory")
+                    && !error.contains("does not exist") =>
+            {
+                Err(error)
+            }
             _ => Ok(()),
         }
     }
