@@ -165,6 +165,8 @@ pub struct ResponseConfig {
     /// IPv6 offenders are banned as their /N (64: one subscriber; 128: the address alone).
     pub ipv6_prefix: u8,
     pub nftables: NftablesConfig,
+    /// HTTP calls to the app's own admin API that enforce decisions (`[[response.actions]]`).
+    pub actions: Vec<crate::response::actions::HttpActionConfig>,
 }
 
 impl Default for ResponseConfig {
@@ -179,6 +181,7 @@ impl Default for ResponseConfig {
             max_ban_secs: 30 * 86_400,
             ipv6_prefix: 64,
             nftables: NftablesConfig::default(),
+            actions: Vec::new(),
         }
     }
 }

@@ -436,3 +436,126 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
     let _ = Command::new("nft").args(["delete", "table", "inet", &own_table]).status();
     server.stop();
 }
+
+/// The app's admin API, as a test sees it: every request (method, path, signature check,
+/// body), the first one answered 503 to make firebreak retry.
+async fn admin_api(
+    secret: &'static str,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(String, String, bool, Value)>>>) {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let app = axum::Router::new().fallback(
+        move |method: axum::http::Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
+            let (sink, first) = (sink.clone(), first.clone());
+            async move {
+                if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let header = |name: &str| {
+                    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+                };
+                let timestamp = header("x-firebreak-timestamp");
+                let signed = header("x-firebreak-signature");
+                let mut message = format!("{timestamp}.").into_bytes();
+                message.extend_from_slice(&body);
+                let valid = signed == format!("sha256={}", hmac_hex(secret.as_bytes(), &message));
+                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                sink.lock().unwrap().push((method.to_string(), uri.path().to_owned(), valid, json));
+                StatusCode::OK
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, seen)
+}
+
+/// HMAC-SHA256, written out here so that the test checks firebreak's signature independently.
+fn hmac_hex(key: &[u8], message: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    block[..key.len()].copy_from_slice(key);
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    let outer = Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn an_account_lock_calls_the_apps_admin_api_signed_and_the_rollback_undoes_it() {
+    const SECRET: &str = "the app's shared secret";
+    let (port, seen) = admin_api(SECRET).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[response.actions]]\nname = \"lock\"\nkind = \"lock_account\"\nurl = \"http://127.0.0.1:{port}/admin/users/{{target}}/lock\"\n\
+         body = '{{\"user\": \"{{target}}\", \"until\": \"{{expires_at}}\", \"reason\": \"{{reason}}\"}}'\nsecret = \"{SECRET}\"\n\n\
+         [[response.actions]]\nname = \"unlock\"\nkind = \"lock_account\"\non = \"lift\"\nmethod = \"DELETE\"\n\
+         url = \"http://127.0.0.1:{port}/admin/users/{{target}}/lock\"\nsecret = \"{SECRET}\"\n"
+    );
+    let server = start_with(dir.path(), &config);
+    let admin = server.admin_token().await;
+    let key = bouncer_key(&server, &admin, "app").await;
+    let incident = cli_ok(
+        &server,
+        &admin,
+        &["incident", "create", "--title", "Takeover", "--severity", "SEV2", "--format", "json"],
+    );
+    let incident: Value = serde_json::from_str(&incident).unwrap();
+    let incident = incident["id"].to_string();
+    let taken = cli_ok(
+        &server,
+        &admin,
+        &[
+            "decision",
+            "add",
+            "lock_account",
+            "alice/ops",
+            "--duration",
+            "1h",
+            "--reason",
+            "took over \"alice\"",
+            "--incident",
+            &incident,
+            "--format",
+            "json",
+        ],
+    );
+    let taken: Value = serde_json::from_str(&taken).unwrap();
+    let (status, _) = as_bouncer(&server, &key, "/api/v1/check?user=alice%2Fops").await;
+    assert_eq!(status, 403, "the app's own check refuses the locked account");
+    let lock = wait_until("the lock call", async || seen.lock().unwrap().first().cloned()).await;
+    assert_eq!(
+        (lock.0.as_str(), lock.1.as_str(), lock.2),
+        ("POST", "/admin/users/alice%2Fops/lock", true),
+        "{lock:?}"
+    );
+    assert_eq!(lock.3["user"], "alice/ops");
+    assert_eq!(lock.3["reason"], "took over \"alice\"");
+
+    let id = taken[0]["id"].to_string();
+    cli_ok(
+        &server,
+        &admin,
+        &["decision", "rollback", &id, "--reason", "the owner confirmed it was them"],
+    );
+    let unlock = wait_until("the unlock call", async || seen.lock().unwrap().get(1).cloned()).await;
+    assert_eq!(
+        (unlock.0.as_str(), unlock.1.as_str(), unlock.2),
+        ("DELETE", "/admin/users/alice%2Fops/lock", true)
+    );
+    let timeline = wait_until("both calls on the timeline", async || {
+        let timeline =
+            get_json(&server, &admin, &format!("/api/v1/incidents/{incident}/timeline")).await;
+        let calls = timeline.as_array()?.iter().filter(|e| e["data"]["enforcer"] == "http").count();
+        (calls == 2).then_some(timeline)
+    })
+    .await;
+    let lock_entry =
+        timeline.as_array().unwrap().iter().find(|e| e["data"]["action"] == "lock").unwrap();
+    assert_eq!(lock_entry["data"]["attempts"], 2, "the 503 was retried: {lock_entry}");
+    assert!(lock_entry["summary"].as_str().unwrap().contains("done"), "{lock_entry}");
+    server.stop();
+}

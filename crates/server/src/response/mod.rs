@@ -13,6 +13,7 @@
 //! step pauses the run: a job waits for its timeout, and approving (or the timeout with
 //! `on_timeout: proceed`) runs the steps after it.
 
+pub mod actions;
 pub mod index;
 pub mod nft;
 
@@ -85,6 +86,9 @@ pub struct Responder {
     nft: Option<Nftables>,
     evidence: EvidenceSink,
     notifier: RwLock<Option<Arc<dyn IncidentNotifier>>>,
+    /// The app's admin API, told to enforce and lift decisions.
+    actions: Arc<Vec<(actions::HttpActionConfig, reqwest::Method)>>,
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Responder {
@@ -188,7 +192,18 @@ impl Responder {
         } else {
             None
         };
+        let mut checked = Vec::new();
+        for action in &config.actions {
+            checked.push((action.clone(), actions::check(action)?));
+        }
+        let http = reqwest::Client::builder()
+            // Targets come from the configuration only: never follow a redirect elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?;
         let responder = Responder {
+            actions: Arc::new(checked),
+            http,
             store,
             clock,
             policy,
@@ -321,6 +336,7 @@ impl Responder {
         let stored = self.store.create_decision(&decision, Some(entry)).await?;
         self.index.insert(&stored);
         self.enforce(&stored).await;
+        self.call_app(&stored, actions::ActionEvent::Take);
         let job = NewJob {
             kind: DECISION_EXPIRY.into(),
             due_at: stored.expires_at,
@@ -364,6 +380,59 @@ impl Responder {
         .await;
     }
 
+    /// Calls the app's admin API for this decision (every configured action of its kind and
+    /// event), in the background so that detection never waits on the app; each outcome goes
+    /// on the incident's timeline.
+    fn call_app(&self, decision: &Decision, on: actions::ActionEvent) {
+        if actions::matching(&self.actions, decision.kind, on).next().is_none() {
+            return;
+        }
+        let (store, clock, http, all) =
+            (self.store.clone(), self.clock.clone(), self.http.clone(), self.actions.clone());
+        let decision = decision.clone();
+        tokio::spawn(async move {
+            for (action, method) in actions::matching(&all, decision.kind, on) {
+                let outcome = actions::run(&http, action, method, &decision, clock.now()).await;
+                let when = match on {
+                    actions::ActionEvent::Take => "take",
+                    actions::ActionEvent::Lift => "lift",
+                };
+                let summary = format!(
+                    "App action `{}` ({when} {} {}): {} after {} attempt{}",
+                    action.name,
+                    decision.kind.as_str(),
+                    decision.target,
+                    if outcome.ok { "done" } else { "FAILED" },
+                    outcome.attempts,
+                    if outcome.attempts == 1 { "" } else { "s" }
+                );
+                if !outcome.ok {
+                    tracing::error!(action = %action.name, decision = decision.id, answer = %outcome.answer, "An app action failed.");
+                }
+                let Some(incident_id) = decision.incident_id else { continue };
+                let now = clock.now();
+                let entry = NewEntry {
+                    kind: EntryKind::Action,
+                    occurred_at: now,
+                    actor: "firebreak".into(),
+                    summary,
+                    data: json!({
+                        "decision_id": decision.id,
+                        "enforcer": "http",
+                        "action": action.name,
+                        "on": when,
+                        "ok": outcome.ok,
+                        "attempts": outcome.attempts,
+                        "answer": outcome.answer,
+                    }),
+                };
+                if let Err(error) = store.append_entry(incident_id, entry, now).await {
+                    tracing::error!(%error, "Could not record an app action on the timeline.");
+                }
+            }
+        });
+    }
+
     /// An `action` entry on the incident's timeline, if there is an incident; a failure to
     /// write it is logged (the action itself has happened).
     async fn record(
@@ -398,6 +467,7 @@ impl Responder {
             .change_decision(id, DecisionChange::RollBack, reason, actor, self.clock.now())
             .await?;
         self.index.remove(&decision);
+        self.call_app(&decision, actions::ActionEvent::Lift);
         if let (Some(nft), DecisionKind::Ban) = (&self.nft, decision.kind) {
             let outcome = nft.remove(&decision).await;
             let summary = match &outcome {
@@ -429,6 +499,7 @@ impl Responder {
         let decision = self.store.change_decision(id, change, reason, actor, now).await?;
         self.index.insert(&decision);
         self.enforce(&decision).await;
+        self.call_app(&decision, actions::ActionEvent::Take);
         let job = NewJob {
             kind: DECISION_EXPIRY.into(),
             due_at: until,
@@ -450,6 +521,7 @@ impl Responder {
             return Ok(());
         }
         self.index.remove(&decision);
+        self.call_app(&decision, actions::ActionEvent::Lift);
         if let (Some(nft), DecisionKind::Ban) = (&self.nft, decision.kind) {
             nft.remove(&decision).await?;
         }
