@@ -431,6 +431,15 @@ pub async fn serve(
         notify::escalation::KIND,
         Arc::new(notify::escalation::EscalationHandler(notifier.clone())),
     );
+    scheduler.register(
+        api::obligations::OBLIGATION_REMINDER,
+        Arc::new(api::obligations::ReminderHandler {
+            store: store.clone(),
+            clock: clock.clone(),
+            plan: config.obligations.plan().map_err(|e| ServeError::Response(e.to_string()))?,
+            notifier: Some(notifier.clone()),
+        }),
+    );
     scheduler.start().await?;
     let (scheduler_stop, scheduler_stop_rx) = watch::channel(false);
     let scheduler_task = tokio::spawn(scheduler.run(scheduler_stop_rx));

@@ -55,7 +55,19 @@ pub struct Tracking {
 }
 
 async fn view(state: &AppState, incident_id: i64) -> Result<ObligationsView, ApiError> {
-    let Some(latest) = state.store.latest_document(incident_id, DocumentKind::Facts).await? else {
+    let plan =
+        state.config.obligations.plan().map_err(|error| ApiError::Internal(error.to_string()))?;
+    view_of(&*state.store, &plan, state.clock.now(), incident_id).await
+}
+
+/// The obligations of an incident at `now`, with their tracking status and reminder instants.
+pub async fn view_of(
+    store: &dyn firebreak_store::Store,
+    plan: &[firebreak_comply::tracking::Reminder],
+    now: Timestamp,
+    incident_id: i64,
+) -> Result<ObligationsView, ApiError> {
+    let Some(latest) = store.latest_document(incident_id, DocumentKind::Facts).await? else {
         return Ok(ObligationsView {
             incident_id,
             facts_version: None,
@@ -73,16 +85,12 @@ async fn view(state: &AppState, incident_id: i64) -> Result<ObligationsView, Api
         ))
     })?;
     let assessment = firebreak_comply::compute(&facts, table()?);
-    let records: BTreeMap<String, ObligationRecord> = state
-        .store
+    let records: BTreeMap<String, ObligationRecord> = store
         .obligation_records(incident_id)
         .await?
         .into_iter()
         .map(|record| (record.rule_id.clone(), record))
         .collect();
-    let now = state.clock.now();
-    let plan =
-        state.config.obligations.plan().map_err(|error| ApiError::Internal(error.to_string()))?;
     let tracking = assessment
         .obligations
         .iter()
@@ -102,7 +110,7 @@ async fn view(state: &AppState, incident_id: i64) -> Result<ObligationsView, Api
             Tracking {
                 rule_id: obligation.rule_id.clone(),
                 status,
-                reminders: firebreak_comply::tracking::reminders_for(obligation, &plan)
+                reminders: firebreak_comply::tracking::reminders_for(obligation, plan)
                     .into_iter()
                     .map(|at| at.to_string())
                     .collect(),
@@ -240,7 +248,105 @@ pub(crate) async fn record(
         }),
     };
     state.store.record_document(id, DocumentKind::Facts, &document, entry, now).await?;
+    let plan =
+        state.config.obligations.plan().map_err(|error| ApiError::Internal(error.to_string()))?;
+    schedule_reminders(&*state.store, &plan, now, id, &after).await?;
     Ok(())
+}
+
+/// The scheduler's job kind for obligation reminders.
+pub const OBLIGATION_REMINDER: &str = "obligation_reminder";
+
+/// Schedules a job at every future reminder instant of every obligation. A deadline that moves
+/// gets jobs at its new instants; the old ones find, when they come due, that their instant is
+/// no longer a reminder and do nothing.
+pub async fn schedule_reminders(
+    store: &dyn firebreak_store::Store,
+    plan: &[firebreak_comply::tracking::Reminder],
+    now: Timestamp,
+    incident_id: i64,
+    assessment: &Assessment,
+) -> Result<(), ApiError> {
+    for obligation in &assessment.obligations {
+        for at in firebreak_comply::tracking::reminders_for(obligation, plan) {
+            if at <= now {
+                continue;
+            }
+            let job = firebreak_store::NewJob {
+                kind: OBLIGATION_REMINDER.into(),
+                due_at: at,
+                payload: serde_json::json!({ "incident_id": incident_id, "rule_id": obligation.rule_id, "at": at }),
+                dedupe_key: Some(format!("reminder:{incident_id}:{}:{at}", obligation.rule_id)),
+            };
+            store.schedule_job(&job, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends a due obligation reminder, unless the obligation is gone, done, or no longer has a
+/// reminder at this instant: on the incident's timeline, and to the routes that take
+/// `obligation_reminder` events.
+#[derive(Clone)]
+pub struct ReminderHandler {
+    pub store: std::sync::Arc<dyn firebreak_store::Store>,
+    pub clock: std::sync::Arc<dyn firebreak_core::Clock>,
+    pub plan: Vec<firebreak_comply::tracking::Reminder>,
+    pub notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
+}
+
+impl std::fmt::Debug for ReminderHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReminderHandler").finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::scheduler::JobHandler for ReminderHandler {
+    async fn run(&self, job: &firebreak_store::Job) -> Result<(), String> {
+        let incident_id = job.payload["incident_id"].as_i64().ok_or("no incident in the job")?;
+        let rule_id = job.payload["rule_id"].as_str().ok_or("no rule in the job")?;
+        let at = job.payload["at"].as_str().unwrap_or_default();
+        let now = self.clock.now();
+        let view = view_of(&*self.store, &self.plan, now, incident_id)
+            .await
+            .map_err(|error| format!("{error:?}"))?;
+        let Some(tracking) = view.tracking.iter().find(|t| t.rule_id == rule_id) else {
+            return Ok(()); // No longer owed.
+        };
+        let open = matches!(tracking.status, ObligationStatus::Owed | ObligationStatus::Drafted);
+        if !open || !tracking.reminders.iter().any(|r| r == at) {
+            return Ok(()); // Done, decided, or its deadline moved.
+        }
+        let obligation = view
+            .assessment
+            .as_ref()
+            .and_then(|a| a.obligations.iter().find(|o| o.rule_id == rule_id));
+        let (title, deadline) = match obligation {
+            Some(o) => (
+                o.title.clone(),
+                o.deadline.latest().map_or_else(|| o.deadline.to_string(), |d| d.to_string()),
+            ),
+            None => (rule_id.to_owned(), String::new()),
+        };
+        let summary = format!("Reminder: {title} ({rule_id}) is due by {deadline}");
+        let entry = NewEntry {
+            kind: EntryKind::Obligation,
+            occurred_at: now,
+            actor: "firebreak".into(),
+            summary: summary.clone(),
+            data: serde_json::json!({ "reminder": rule_id, "at": at, "deadline": deadline }),
+        };
+        self.store.append_entry(incident_id, entry, now).await.map_err(|e| e.to_string())?;
+        if let Some(notifier) = &self.notifier {
+            let incident = self.store.get_incident(incident_id).await.map_err(|e| e.to_string())?;
+            notifier
+                .incident_event(incident_id, incident.severity, OBLIGATION_REMINDER, &summary)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

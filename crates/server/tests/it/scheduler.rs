@@ -142,3 +142,82 @@ async fn jobs_due_during_downtime_fire_once_after_the_restart() {
     let ip = "198.51.100.1".parse().unwrap();
     assert!(responder.index.check_ip(ip, world.clock.now()).is_none());
 }
+
+#[tokio::test]
+async fn obligation_reminders_fall_when_due_and_stop_once_the_obligation_is_settled() {
+    use firebreak_comply::{Facts, RulesTable};
+    use firebreak_core::{EntryKind, NewEntry};
+    use firebreak_server::api::obligations::{
+        OBLIGATION_REMINDER, ReminderHandler, schedule_reminders,
+    };
+    use firebreak_store::{DocumentKind, ObligationRecord};
+
+    let world = World::new().await;
+    let example = include_str!("../../../comply/examples/facts.toml");
+    let facts = Facts::from_toml(example).unwrap();
+    // Aware at 2026-03-02T17:00Z: GDPR Art. 33's 72 hours end 2026-03-05T17:00Z.
+    world.clock.set("2026-03-02T17:00:00Z".parse().unwrap());
+    let now = world.clock.now();
+    let new = NewIncident {
+        title: "t".into(),
+        summary: String::new(),
+        severity: Severity::Sev1,
+        drill: false,
+    };
+    let incident = world.store.create_incident(&new, "ana", now).await.unwrap().id;
+    let entry = NewEntry {
+        kind: EntryKind::Obligation,
+        occurred_at: now,
+        actor: "ana".into(),
+        summary: "facts".into(),
+        data: serde_json::json!({}),
+    };
+    let json = serde_json::to_string(&facts).unwrap();
+    world.store.record_document(incident, DocumentKind::Facts, &json, entry, now).await.unwrap();
+    let assessment = firebreak_comply::compute(&facts, &RulesTable::builtin().unwrap());
+    assert!(assessment.obligations.iter().any(|o| o.rule_id == "gdpr-33"));
+    let plan = firebreak_comply::tracking::default_plan();
+    schedule_reminders(&*world.store, &plan, now, incident, &assessment).await.unwrap();
+
+    let mut scheduler = Scheduler::new(world.store.clone(), world.clock.clone());
+    let handler = ReminderHandler {
+        store: world.store.clone(),
+        clock: world.clock.clone(),
+        plan: plan.clone(),
+        notifier: None,
+    };
+    scheduler.register(OBLIGATION_REMINDER, Arc::new(handler));
+    scheduler.start().await.unwrap();
+    let gdpr_reminders = async || {
+        let timeline = world.store.timeline(incident).await.unwrap();
+        timeline
+            .iter()
+            .filter(|e| e.summary.starts_with("Reminder:") && e.summary.contains("(gdpr-33)"))
+            .count()
+    };
+    assert_eq!(scheduler.tick().await.unwrap(), 0, "nothing is due at awareness");
+    // Half-time: 36 hours in.
+    world.clock.set("2026-03-04T05:30:00Z".parse().unwrap());
+    assert!(scheduler.tick().await.unwrap() >= 1);
+    assert_eq!(gdpr_reminders().await, 1);
+    // Settled as not required: the 24-hours-before reminder finds nothing to say.
+    let record = ObligationRecord {
+        rule_id: "gdpr-33".into(),
+        status: "not_required".into(),
+        detail: "the DPA confirmed no notice is needed".into(),
+        at: world.clock.now(),
+        actor: "legal".into(),
+    };
+    let entry = NewEntry {
+        kind: EntryKind::Obligation,
+        occurred_at: world.clock.now(),
+        actor: "legal".into(),
+        summary: "not required".into(),
+        data: serde_json::json!({}),
+    };
+    world.store.record_obligation(incident, &record, entry).await.unwrap();
+    world.clock.set("2026-03-05T16:30:00Z".parse().unwrap());
+    assert!(scheduler.tick().await.unwrap() >= 2, "the 24 h and 1 h jobs ran");
+    assert_eq!(gdpr_reminders().await, 1, "no reminder once it is settled");
+    assert_eq!(scheduler.tick().await.unwrap(), 0);
+}
