@@ -263,32 +263,24 @@ pub async fn playbook(command: PlaybookCommand) -> anyhow::Result<ExitCode> {
             let mut failed = 0;
             let mut checked = 0;
             for path in &paths {
-                let files: Vec<PathBuf> = if path.is_dir() {
-                    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                        .with_context(|| format!("cannot read {}", path.display()))?
-                        .filter_map(|entry| entry.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
-                        .collect();
-                    files.sort();
-                    files
+                let files: Vec<(String, String)> = if path.is_dir() {
+                    firebreak_server::read_yaml_files(path, "playbooks")
+                        .map_err(anyhow::Error::msg)?
                 } else {
-                    vec![path.clone()]
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    vec![(path.display().to_string(), text)]
                 };
-                for file in files {
+                for (file, text) in files {
                     checked += 1;
-                    let text = std::fs::read_to_string(&file)
-                        .with_context(|| format!("cannot read {}", file.display()))?;
-                    match firebreak_respond::Playbook::parse(
-                        &file.display().to_string(),
-                        &text,
-                        &known,
-                    ) {
-                        Ok(playbook) => println!(
-                            "ok    {}  {} ({} steps)",
-                            file.display(),
-                            playbook.id,
-                            playbook.steps.len()
-                        ),
+                    match firebreak_respond::Playbook::parse(&file, &text, &known) {
+                        Ok(playbook) => {
+                            println!(
+                                "ok    {file}  {} ({} steps)",
+                                playbook.id,
+                                playbook.steps.len()
+                            )
+                        }
                         Err(error) => {
                             failed += 1;
                             eprintln!("error {error}");

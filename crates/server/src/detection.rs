@@ -53,20 +53,7 @@ fn read_rule_files(builtin: bool, dirs: &[PathBuf]) -> Result<Vec<(String, Strin
         );
     }
     for dir in dirs {
-        let entries = std::fs::read_dir(dir).map_err(|error| {
-            format!("cannot read the rules directory {}: {error}", dir.display())
-        })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|error| {
-                format!("cannot read the rule file {}: {error}", path.display())
-            })?;
-            owned.push((path.display().to_string(), text));
-        }
+        owned.extend(crate::read_yaml_files(dir, "rules")?);
     }
     if owned.is_empty() {
         return Err("no detection rules: load the built-in pack or give rule directories".into());

@@ -23,6 +23,7 @@ pub mod triage;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -565,4 +566,25 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Reads every `*.yml` and `*.yaml` file in `dir`, in name order, as (path, text); `what` names
+/// the files in errors ("rules", "playbooks").
+pub fn read_yaml_files(dir: &Path, what: &str) -> Result<Vec<(String, String)>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("cannot read the {what} directory {}: {error}", dir.display()))?;
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                format!("cannot read the {what} file {}: {error}", path.display())
+            })?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect()
 }

@@ -313,6 +313,35 @@ fn bind_args<'q>(
     query
 }
 
+/// A listing query built from optional filters: each clause's `?` becomes the next `$n`, and
+/// the arguments are kept in bind order, so a filter's clause and its value cannot drift apart.
+struct Listing {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Listing {
+    /// `select` ends in a WHERE clause that further clauses are ANDed to (`WHERE 1 = 1`).
+    fn new(select: String) -> Listing {
+        Listing { sql: select, args: Vec::new() }
+    }
+
+    fn and(&mut self, clause: &str, arg: Option<Arg>) {
+        if let Some(arg) = arg {
+            self.args.push(arg);
+            self.sql.push(' ');
+            self.sql.push_str(&clause.replace('?', &format!("${}", self.args.len())));
+        }
+    }
+
+    /// Appends `ORDER BY … LIMIT ?` (the limit is the last argument) and runs the query.
+    async fn fetch(mut self, pool: &AnyPool, order: &str, limit: i64) -> Result<Vec<AnyRow>> {
+        self.args.push(Arg::Int(limit));
+        self.sql.push_str(&format!(" ORDER BY {order} LIMIT ${}", self.args.len()));
+        Ok(bind_args(sqlx::query(&self.sql), &self.args).fetch_all(pool).await?)
+    }
+}
+
 fn nanos(at: Timestamp) -> i64 {
     // i64 nanoseconds cover 1677–2262; jiff's range is wider, so clamp rather than wrap.
     i64::try_from(at.as_nanosecond()).unwrap_or(if at.as_second() < 0 {
@@ -864,40 +893,14 @@ impl Store for SqlStore {
     }
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
-        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
-        let mut index = 0;
-        let mut next = || {
-            index += 1;
-            format!("${index}")
-        };
-        if filter.status.is_some() {
-            sql.push_str(&format!(" AND status = {}", next()));
-        }
-        if filter.severity.is_some() {
-            sql.push_str(&format!(" AND severity = {}", next()));
-        }
-        if filter.from.is_some() {
-            sql.push_str(&format!(" AND created_at >= {}", next()));
-        }
-        if filter.to.is_some() {
-            sql.push_str(&format!(" AND created_at < {}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
-        let mut query = sqlx::query(&sql);
-        if let Some(status) = filter.status {
-            query = query.bind(status.as_str());
-        }
-        if let Some(severity) = filter.severity {
-            query = query.bind(severity.as_str());
-        }
-        if let Some(from) = filter.from {
-            query = query.bind(nanos(from));
-        }
-        if let Some(to) = filter.to {
-            query = query.bind(nanos(to));
-        }
-        query = query.bind(i64::from(filter.limit.unwrap_or(100).min(1000)));
-        let rows = query.fetch_all(&self.pool).await?;
+        let mut list =
+            Listing::new(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1"));
+        list.and("AND status = ?", filter.status.map(|s| Arg::Text(s.as_str().into())));
+        list.and("AND severity = ?", filter.severity.map(|s| Arg::Text(s.as_str().into())));
+        list.and("AND created_at >= ?", filter.from.map(|at| Arg::Int(nanos(at))));
+        list.and("AND created_at < ?", filter.to.map(|at| Arg::Int(nanos(at))));
+        let limit = i64::from(filter.limit.unwrap_or(100).min(1000));
+        let rows = list.fetch(&self.pool, "id DESC", limit).await?;
         rows.iter().map(incident_from_row).collect()
     }
 

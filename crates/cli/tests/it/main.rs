@@ -257,3 +257,28 @@ pub fn cli_ok(server: &Server, token: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// A credential-stuffing burst from `ip`: 12 users failing to log in, one a second, from
+/// `hour:minute:00` on 2026-09-01 (UTC), as NDJSON.
+pub fn stuffing_burst(ip: &str, hour: u32, minute: u32) -> String {
+    (0..12)
+        .map(|n| {
+            format!(
+                "{{\"@timestamp\":\"2026-09-01T{hour:02}:{minute:02}:{n:02}Z\",\"event\":{{\"category\":\"authentication\",\"action\":\"login\",\"outcome\":\"failure\"}},\"source\":{{\"ip\":\"{ip}\"}},\"user\":{{\"name\":\"customer{n}@example.org\"}}}}\n"
+            )
+        })
+        .collect()
+}
+
+/// Posts NDJSON events with an ingest token; panics unless the server accepts them.
+pub async fn post_events(server: &Server, token: &str, body: String) {
+    reqwest::Client::new()
+        .post(server.url("/api/v1/events"))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}

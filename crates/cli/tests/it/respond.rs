@@ -10,30 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::{Server, cli_ok, free_port, get_json, wait_until};
-
-/// A credential-stuffing burst from `ip`: 12 users in 12 seconds, at `minute` past 02:00.
-fn burst(ip: &str, minute: u32) -> String {
-    (0..12)
-        .map(|n| {
-            format!(
-                "{{\"@timestamp\":\"2026-09-01T02:{minute:02}:{n:02}Z\",\"event\":{{\"category\":\"authentication\",\"action\":\"login\",\"outcome\":\"failure\"}},\"source\":{{\"ip\":\"{ip}\"}},\"user\":{{\"name\":\"customer{n}@example.org\"}}}}\n"
-            )
-        })
-        .collect()
-}
-
-async fn post(server: &Server, token: &str, body: String) {
-    reqwest::Client::new()
-        .post(server.url("/api/v1/events"))
-        .bearer_auth(token)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-}
+use crate::{Server, cli_ok, free_port, get_json, post_events, stuffing_burst, wait_until};
 
 fn start_with(dir: &Path, config: &str) -> Server {
     let path = dir.join("firebreak.toml");
@@ -93,7 +70,12 @@ async fn the_playbook_bans_the_stuffer_and_never_the_protected_address() {
     let (status, startup) = as_bouncer(&server, &key, "/v1/decisions/stream?startup=true").await;
     assert_eq!((status, startup.clone()), (200, json!({ "new": null, "deleted": null })));
 
-    post(&server, &ingest, burst("203.0.113.50", 0) + &burst("198.51.100.7", 0)).await;
+    post_events(
+        &server,
+        &ingest,
+        stuffing_burst("203.0.113.50", 2, 0) + &stuffing_burst("198.51.100.7", 2, 0),
+    )
+    .await;
     let ban = ban_of(&server, &admin, "203.0.113.50").await;
     let incident = ban["incident_id"].to_string();
     assert_eq!(ban["kind"], "ban");
@@ -207,7 +189,7 @@ async fn an_expired_ban_leaves_the_stream_and_the_check() {
     let ingest = server.token(&admin, "ingest").await;
     let key = bouncer_key(&server, &admin, "edge").await;
     as_bouncer(&server, &key, "/v1/decisions/stream?startup=true").await;
-    post(&server, &ingest, burst("203.0.113.61", 0)).await;
+    post_events(&server, &ingest, stuffing_burst("203.0.113.61", 2, 0)).await;
     let ban = ban_of(&server, &admin, "203.0.113.61").await;
     let (_, pulled) = as_bouncer(&server, &key, "/v1/decisions/stream").await;
     assert_eq!(values(&pulled, "new"), ["203.0.113.61"]);
@@ -279,7 +261,7 @@ async fn bans_are_applied_in_nftables_and_leave_it_at_expiry() {
     let server = start_with(dir.path(), &short_ban_config(dir.path(), &extra));
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
-    post(&server, &ingest, burst("203.0.113.62", 0)).await;
+    post_events(&server, &ingest, stuffing_burst("203.0.113.62", 2, 0)).await;
     let ban = ban_of(&server, &admin, "203.0.113.62").await;
     wait_until("the address in the nftables set", async || {
         nft_set(&table, "inet", "banned4").contains("203.0.113.62").then_some(())
@@ -382,7 +364,7 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
         (!bouncers[0]["last_pull"].is_null()).then_some(())
     })
     .await;
-    post(&server, &ingest, burst("203.0.113.63", 0)).await;
+    post_events(&server, &ingest, stuffing_burst("203.0.113.63", 2, 0)).await;
     let ban = ban_of(&server, &admin, "203.0.113.63").await;
     wait_until("the bouncer's nftables set holding the address", async || {
         nft_set(&table, "ip", &set).contains("203.0.113.63").then_some(())
@@ -427,7 +409,10 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
         (!nft_set(&table, "ip", &set).contains("203.0.113.63")).then_some(())
     })
     .await;
-    assert!(!nft_set(&own_table, "inet", "banned4").contains("203.0.113.63"));
+    wait_until("the address gone from firebreak's own set", async || {
+        (!nft_set(&own_table, "inet", "banned4").contains("203.0.113.63")).then_some(())
+    })
+    .await;
     let decisions = get_json(&server, &admin, "/api/v1/decisions").await;
     assert_eq!(decisions, json!([]), "nothing in force after the expiry");
     let _ = bouncer.kill();

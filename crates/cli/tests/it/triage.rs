@@ -4,30 +4,7 @@
 
 use serde_json::Value;
 
-use crate::{Server, cli_ok, get_json, wait_until};
-
-/// A credential-stuffing burst from `ip` at `hour` (UTC, on 2026-09-01): 12 users in a minute.
-fn burst(ip: &str, hour: u32) -> String {
-    (0..12)
-        .map(|n| {
-            format!(
-                "{{\"@timestamp\":\"2026-09-01T{hour:02}:00:{n:02}Z\",\"event\":{{\"category\":\"authentication\",\"action\":\"login\",\"outcome\":\"failure\"}},\"source\":{{\"ip\":\"{ip}\"}},\"user\":{{\"name\":\"customer{n}@example.org\"}}}}\n"
-            )
-        })
-        .collect()
-}
-
-async fn post(server: &Server, token: &str, body: String) {
-    reqwest::Client::new()
-        .post(server.url("/api/v1/events"))
-        .bearer_auth(token)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-}
+use crate::{Server, cli_ok, get_json, post_events, stuffing_burst, wait_until};
 
 /// The linked credential-stuffing alert of `ip`, once detection has stored it.
 async fn alert_of(server: &Server, token: &str, ip: &str) -> Value {
@@ -52,7 +29,12 @@ async fn alerts_are_grouped_assigned_suppressed_and_pivoted_with_drills_left_out
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let responder = server.token(&admin, "responder").await;
-    post(&server, &ingest, burst("203.0.113.10", 2) + &burst("203.0.113.11", 2)).await;
+    post_events(
+        &server,
+        &ingest,
+        stuffing_burst("203.0.113.10", 2, 0) + &stuffing_burst("203.0.113.11", 2, 0),
+    )
+    .await;
     let a = alert_of(&server, &admin, "203.0.113.10").await;
     let b = alert_of(&server, &admin, "203.0.113.11").await;
     let (alert_a, alert_b) = (a["id"].to_string(), b["id"].to_string());
@@ -142,7 +124,12 @@ async fn alerts_are_grouped_assigned_suppressed_and_pivoted_with_drills_left_out
     assert!(listed.contains("203.0.113.11") && listed.contains("accepted"), "{listed}");
 
     // Two hours later both addresses come back: only the one not suppressed raises an alert.
-    post(&server, &ingest, burst("203.0.113.11", 4) + &burst("203.0.113.12", 4)).await;
+    post_events(
+        &server,
+        &ingest,
+        stuffing_burst("203.0.113.11", 4, 0) + &stuffing_burst("203.0.113.12", 4, 0),
+    )
+    .await;
     alert_of(&server, &admin, "203.0.113.12").await;
     wait_until("the suppressed firing to be counted", async || {
         let metrics = reqwest::get(server.url("/metrics")).await.ok()?.text().await.ok()?;
@@ -160,7 +147,7 @@ async fn alerts_are_grouped_assigned_suppressed_and_pivoted_with_drills_left_out
     assert_eq!(of_b.len(), 1, "no new alert for the suppressed address: {alerts}");
 
     // The pivot: every event of a's address; with --rule-only, only those its rule looks at.
-    post(&server, &ingest, "{\"@timestamp\":\"2026-09-01T05:00:00Z\",\"event\":{\"category\":\"web\",\"outcome\":\"success\"},\"source\":{\"ip\":\"203.0.113.10\"},\"url\":{\"path\":\"/\"}}\n".into()).await;
+    post_events(&server, &ingest, "{\"@timestamp\":\"2026-09-01T05:00:00Z\",\"event\":{\"category\":\"web\",\"outcome\":\"success\"},\"source\":{\"ip\":\"203.0.113.10\"},\"url\":{\"path\":\"/\"}}\n".into()).await;
     let all = wait_until("the later event of a's address", async || {
         let page =
             json(&cli_ok(&server, &admin, &["alert", "events", &alert_a, "--format", "json"]));
@@ -239,8 +226,8 @@ async fn grouped_by_rule_a_distributed_wave_is_one_incident() {
     );
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
-    let wave: String = (20..25).map(|n| burst(&format!("198.51.100.{n}"), 3)).collect();
-    post(&server, &ingest, wave).await;
+    let wave: String = (20..25).map(|n| stuffing_burst(&format!("198.51.100.{n}"), 3, 0)).collect();
+    post_events(&server, &ingest, wave).await;
     let mut incidents = std::collections::BTreeSet::new();
     for n in 20..25 {
         let alert = alert_of(&server, &admin, &format!("198.51.100.{n}")).await;

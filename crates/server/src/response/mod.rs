@@ -121,19 +121,7 @@ pub fn load_playbooks(
         );
     }
     for dir in dirs {
-        let entries = std::fs::read_dir(dir).map_err(|error| {
-            format!("cannot read the playbook directory {}: {error}", dir.display())
-        })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-            files.push((path.display().to_string(), text));
-        }
+        files.extend(crate::read_yaml_files(dir, "playbooks")?);
     }
     let mut playbooks: Vec<Playbook> = Vec::new();
     let mut errors = Vec::new();

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{SqlStore, from_nanos, nanos, opt_from_nanos, parse_column};
+use super::{Arg, Listing, SqlStore, from_nanos, nanos, opt_from_nanos, parse_column};
 use crate::{
     Delivery, DeliveryAttempt, Escalation, NewEscalation, NewNotification, Notification,
     NotificationFilter, NotificationStatus, Result, StoreError,
@@ -162,34 +162,13 @@ impl SqlStore {
         &self,
         filter: &NotificationFilter,
     ) -> Result<Vec<Notification>> {
-        let mut sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE 1 = 1");
-        let mut index = 0;
-        let mut next = || {
-            index += 1;
-            format!("${index}")
-        };
-        if filter.incident_id.is_some() {
-            sql.push_str(&format!(" AND incident_id = {}", next()));
-        }
-        if filter.escalation_id.is_some() {
-            sql.push_str(&format!(" AND escalation_id = {}", next()));
-        }
-        if filter.status.is_some() {
-            sql.push_str(&format!(" AND status = {}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
-        let mut query = sqlx::query(&sql);
-        if let Some(incident_id) = filter.incident_id {
-            query = query.bind(incident_id);
-        }
-        if let Some(escalation_id) = filter.escalation_id {
-            query = query.bind(escalation_id);
-        }
-        if let Some(status) = filter.status {
-            query = query.bind(status.as_str());
-        }
-        query = query.bind(i64::from(filter.limit.unwrap_or(100).clamp(1, 1000)));
-        let rows = query.fetch_all(&self.pool).await?;
+        let select = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE 1 = 1");
+        let mut list = Listing::new(select);
+        list.and("AND incident_id = ?", filter.incident_id.map(Arg::Int));
+        list.and("AND escalation_id = ?", filter.escalation_id.map(Arg::Int));
+        list.and("AND status = ?", filter.status.map(|s| Arg::Text(s.as_str().into())));
+        let limit = i64::from(filter.limit.unwrap_or(100).clamp(1, 1000));
+        let rows = list.fetch(&self.pool, "id DESC", limit).await?;
         rows.iter().map(notification_from_row).collect()
     }
 

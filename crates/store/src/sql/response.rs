@@ -6,7 +6,7 @@ use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{SqlStore, from_nanos, nanos, opt_from_nanos};
+use super::{Arg, Listing, SqlStore, from_nanos, nanos, opt_from_nanos};
 use crate::{Bouncer, DecisionChange, DecisionFilter, Job, JobState, NewJob, Result, StoreError};
 
 const DECISION_COLUMNS: &str = "id, kind, target, reason, incident_id, decided_by, term, offence, \
@@ -134,40 +134,15 @@ impl SqlStore {
         &self,
         filter: &DecisionFilter,
     ) -> Result<Vec<Decision>> {
-        let mut sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE 1 = 1");
-        let mut index = 0;
-        let mut next = || {
-            index += 1;
-            format!("${index}")
-        };
-        if filter.in_force_at.is_some() {
-            sql.push_str(&format!(" AND rolled_back_at IS NULL AND expires_at > {}", next()));
-        }
-        if filter.incident_id.is_some() {
-            sql.push_str(&format!(" AND incident_id = {}", next()));
-        }
-        if filter.kind.is_some() {
-            sql.push_str(&format!(" AND kind = {}", next()));
-        }
-        if filter.target.is_some() {
-            sql.push_str(&format!(" AND target = {}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
-        let mut query = sqlx::query(&sql);
-        if let Some(at) = filter.in_force_at {
-            query = query.bind(nanos(at));
-        }
-        if let Some(incident_id) = filter.incident_id {
-            query = query.bind(incident_id);
-        }
-        if let Some(kind) = filter.kind {
-            query = query.bind(kind.as_str());
-        }
-        if let Some(target) = &filter.target {
-            query = query.bind(target.as_str());
-        }
-        query = query.bind(i64::from(filter.limit.unwrap_or(1000).clamp(1, 100_000)));
-        let rows = query.fetch_all(&self.pool).await?;
+        let select = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE 1 = 1");
+        let mut list = Listing::new(select);
+        let in_force = filter.in_force_at.map(|at| Arg::Int(nanos(at)));
+        list.and("AND rolled_back_at IS NULL AND expires_at > ?", in_force);
+        list.and("AND incident_id = ?", filter.incident_id.map(Arg::Int));
+        list.and("AND kind = ?", filter.kind.map(|k| Arg::Text(k.as_str().into())));
+        list.and("AND target = ?", filter.target.clone().map(Arg::Text));
+        let limit = i64::from(filter.limit.unwrap_or(1000).clamp(1, 100_000));
+        let rows = list.fetch(&self.pool, "id DESC", limit).await?;
         rows.iter().map(decision_from_row).collect()
     }
 

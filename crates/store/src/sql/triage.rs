@@ -12,8 +12,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    ALERT_COLUMNS, INCIDENT_COLUMNS, SqlStore, alert_from_row, from_nanos, incident_from_row,
-    nanos, opt_from_nanos,
+    ALERT_COLUMNS, Arg, INCIDENT_COLUMNS, Listing, SqlStore, alert_from_row, from_nanos,
+    incident_from_row, nanos, opt_from_nanos,
 };
 use crate::{AlertFilter, Result, StoreError};
 
@@ -113,40 +113,13 @@ impl SqlStore {
     }
 
     pub(super) async fn list_alerts_sql(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
-        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1");
-        let mut index = 0;
-        let mut next = || {
-            index += 1;
-            format!("${index}")
-        };
-        if filter.status.is_some() {
-            sql.push_str(&format!(" AND status = {}", next()));
-        }
-        if filter.rule_id.is_some() {
-            sql.push_str(&format!(" AND rule_id = {}", next()));
-        }
-        if filter.incident_id.is_some() {
-            sql.push_str(&format!(" AND incident_id = {}", next()));
-        }
-        if filter.assignee_id.is_some() {
-            sql.push_str(&format!(" AND assignee_id = {}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
-        let mut query = sqlx::query(&sql);
-        if let Some(status) = filter.status {
-            query = query.bind(status.as_str());
-        }
-        if let Some(rule_id) = &filter.rule_id {
-            query = query.bind(rule_id.as_str());
-        }
-        if let Some(incident_id) = filter.incident_id {
-            query = query.bind(incident_id);
-        }
-        if let Some(assignee_id) = filter.assignee_id {
-            query = query.bind(assignee_id);
-        }
-        query = query.bind(i64::from(filter.limit.unwrap_or(100).clamp(1, 1000)));
-        let rows = query.fetch_all(&self.pool).await?;
+        let mut list = Listing::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1"));
+        list.and("AND status = ?", filter.status.map(|s| Arg::Text(s.as_str().into())));
+        list.and("AND rule_id = ?", filter.rule_id.clone().map(Arg::Text));
+        list.and("AND incident_id = ?", filter.incident_id.map(Arg::Int));
+        list.and("AND assignee_id = ?", filter.assignee_id.map(Arg::Int));
+        let limit = i64::from(filter.limit.unwrap_or(100).clamp(1, 1000));
+        let rows = list.fetch(&self.pool, "id DESC", limit).await?;
         rows.iter().map(alert_from_row).collect()
     }
 
