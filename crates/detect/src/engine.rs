@@ -23,7 +23,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
 use compact_str::CompactString;
 use foldhash::fast::RandomState;
 
@@ -42,7 +41,7 @@ use crate::parse::{
     normalise_address, parse_ip,
 };
 use crate::rules::fields::{self, FieldRef, View, number_text};
-use crate::rules::matcher::parse_net;
+use crate::rules::matcher::{AnyOf, parse_net};
 use crate::rules::{Correlation, GeoCheck, LineSource, RuleKind, RuleSet};
 
 /// Addresses, networks and users that no rule ever sees.
@@ -292,7 +291,7 @@ pub struct Scanner {
     candidates: [Vec<usize>; LINE_SOURCES.len()],
     /// Per line source, one automaton per slot holding every `contains` value of the
     /// candidate rules: one scan tells that none of them can match (most lines).
-    prefilters: [Vec<(usize, u32, AhoCorasick)>; LINE_SOURCES.len()],
+    prefilters: [Vec<(usize, u32, AnyOf)>; LINE_SOURCES.len()],
     needs_bytes: bool,
     windows: Vec<Map<KeyState>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
@@ -646,7 +645,7 @@ impl Scanner {
         if let Some(prefilters) = self.prefilters.get(source) {
             for (slot, covers, automaton) in prefilters {
                 if let Some(value) = view.slots.get(*slot).and_then(|v| v.as_deref())
-                    && !automaton.is_match(value)
+                    && !automaton.occurs(value)
                 {
                     view.no_hits |= covers;
                 }
@@ -992,7 +991,7 @@ impl Scanner {
 /// The combined `contains` automatons of some detection rules, per slot (see `View::no_hits`),
 /// with the slots each one rules out. The path and query are parts of `url.original`, which the
 /// static sources always set, so their values join its automaton: one scan for all three.
-fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AhoCorasick)> {
+fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AnyOf)> {
     let mut values: BTreeMap<usize, (u32, Vec<String>)> = BTreeMap::new();
     for &index in candidates {
         if let Some(RuleKind::Detection { matcher, .. }) = rules.rules.get(index).map(|r| &r.kind) {
@@ -1010,12 +1009,7 @@ fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AhoCora
     values
         .into_iter()
         .filter_map(|(slot, (covers, patterns))| {
-            let automaton = aho_corasick::AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&patterns)
-                .ok()?;
-            Some((slot, covers, automaton))
+            Some((slot, covers, AnyOf::new(&patterns, false).ok()?))
         })
         .collect()
 }
