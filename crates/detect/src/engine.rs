@@ -179,11 +179,18 @@ fn rel(time: i64) -> u32 {
     (time - EPOCH).clamp(1, i64::from(u32::MAX)) as u32
 }
 
-/// The window state of one key.
+/// The window state of one key. Stored (in snapshots) as [`StoredState`], where the inline
+/// `Few` is a `Count` like any other, so that the format does not depend on the split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredState", into = "StoredState")]
 enum KeyState {
-    /// Event times, sorted, at most as many as the condition needs. Boxed slices rather than
-    /// vectors: 16 bytes instead of 24 in every map entry, which is what a million keys multiply.
+    /// Event times, sorted, while there are at most [`FEW`] of them: held inline, because most
+    /// keys see a few events and an allocation per key (and a reallocation per event) cost more
+    /// than the count itself.
+    Few(Few),
+    /// Event times, sorted, at most as many as the condition needs, once more than [`FEW`].
+    /// Boxed slices rather than vectors: 16 bytes instead of 24 in every map entry, which is what
+    /// a million keys multiply.
     Count(Box<[u32]>),
     /// Distinct values with the time each was last seen.
     Values(Box<[(Key, u32)]>),
@@ -198,6 +205,71 @@ enum KeyState {
     Rate(Box<Rate>),
     /// `firebreak-geo`: countries seen (oldest first) and the last location with its time.
     Geo(Box<GeoState>),
+}
+
+/// Up to [`FEW`] sorted event times, inline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Few {
+    len: u8,
+    times: [u32; FEW],
+}
+
+const FEW: usize = 4;
+
+impl Few {
+    fn times(&self) -> &[u32] {
+        self.times.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+/// [`KeyState`] as snapshots hold it: the same variants, with `Few` written as a `Count`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "KeyState")]
+enum StoredState {
+    Count(Box<[u32]>),
+    Values(Box<[(Key, u32)]>),
+    Sum(Box<[(u32, f64)]>),
+    Temporal(Box<[u32]>),
+    Burst(Burst),
+    Rate(Box<Rate>),
+    Geo(Box<GeoState>),
+}
+
+impl From<StoredState> for KeyState {
+    fn from(stored: StoredState) -> KeyState {
+        match stored {
+            StoredState::Count(times) if times.len() <= FEW => {
+                let mut few = Few { len: 0, times: [0; FEW] };
+                for (slot, time) in few.times.iter_mut().zip(times.iter()) {
+                    *slot = *time;
+                    few.len += 1;
+                }
+                KeyState::Few(few)
+            }
+            StoredState::Count(times) => KeyState::Count(times),
+            StoredState::Values(values) => KeyState::Values(values),
+            StoredState::Sum(items) => KeyState::Sum(items),
+            StoredState::Temporal(times) => KeyState::Temporal(times),
+            StoredState::Burst(burst) => KeyState::Burst(burst),
+            StoredState::Rate(rate) => KeyState::Rate(rate),
+            StoredState::Geo(geo) => KeyState::Geo(geo),
+        }
+    }
+}
+
+impl From<KeyState> for StoredState {
+    fn from(state: KeyState) -> StoredState {
+        match state {
+            KeyState::Few(few) => StoredState::Count(few.times().into()),
+            KeyState::Count(times) => StoredState::Count(times),
+            KeyState::Values(values) => StoredState::Values(values),
+            KeyState::Sum(items) => StoredState::Sum(items),
+            KeyState::Temporal(times) => StoredState::Temporal(times),
+            KeyState::Burst(burst) => StoredState::Burst(burst),
+            KeyState::Rate(rate) => StoredState::Rate(rate),
+            KeyState::Geo(geo) => StoredState::Geo(geo),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -229,6 +301,7 @@ struct Rate {
 impl KeyState {
     fn last_time(&self) -> u32 {
         match self {
+            KeyState::Few(few) => few.times().last().copied().unwrap_or(0),
             KeyState::Count(times) => times.last().copied().unwrap_or(0),
             KeyState::Values(values) => values.iter().map(|v| v.1).max().unwrap_or(0),
             KeyState::Sum(items) => items.iter().map(|i| i.0).max().unwrap_or(0),
@@ -266,6 +339,7 @@ const LINE_SOURCES: [(&str, LineSource); 4] =
     [("sshd", SSHD), ("sudo", SUDO), ("syslog", SYSLOG), ("webserver", WEB)];
 
 /// A firing to be turned into a finding.
+#[derive(Debug)]
 struct Fire {
     rule: usize,
     key: Key,
@@ -304,6 +378,8 @@ pub struct Scanner {
     /// The detection rules that matched the last line fed (for explanations and scoring).
     last_matches: Vec<usize>,
     key_buf: String,
+    /// The firings of the line being evaluated (empty between lines; kept for its capacity).
+    fires: Vec<Fire>,
     /// Detection rules whose selections are recorded per line (for [`explain`]).
     explaining: Vec<usize>,
     last_explained: Vec<RuleMatch>,
@@ -352,6 +428,7 @@ impl Scanner {
             next_sweep: 1 << 16,
             last_matches: Vec::new(),
             key_buf: String::new(),
+            fires: Vec::new(),
             explaining: Vec::new(),
             last_explained: Vec::new(),
             last_fields: Vec::new(),
@@ -673,7 +750,9 @@ impl Scanner {
                 }
             }
         }
-        let mut fires = Vec::new();
+        // Kept across lines, so that a firing allocates nothing.
+        let mut fires = std::mem::take(&mut self.fires);
+        fires.clear();
         // Taken out for the loop (the rule set is shared, the lists are ours) and put back.
         let taken = match self.candidates.get_mut(source) {
             Some(list) => std::mem::take(list),
@@ -771,9 +850,10 @@ impl Scanner {
             done = end;
             rounds += 1;
         }
-        for fire in fires {
+        for fire in fires.drain(..) {
             self.record(&rules, fire, view.raw);
         }
+        self.fires = fires;
         if self.stats.lines >= self.next_sweep {
             self.sweep();
             // Amortised: a sweep visits every key, so the next one waits at least as many lines.
@@ -1086,7 +1166,7 @@ fn initial_state(c: &Correlation) -> KeyState {
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
             KeyState::Temporal(vec![0; c.rules.len()].into_boxed_slice())
         }
-        _ => KeyState::Count(Box::default()),
+        _ => KeyState::Few(Few { len: 0, times: [0; FEW] }),
     }
 }
 
@@ -1122,6 +1202,36 @@ fn step(
     let span = u32::try_from(c.timespan).unwrap_or(u32::MAX);
     let start = now.saturating_sub(span);
     match state {
+        KeyState::Few(few) => {
+            let keep = c.needed();
+            let adds = usize::try_from(weight).unwrap_or(usize::MAX).min(keep);
+            if keep > FEW && usize::from(few.len).saturating_add(adds) > FEW {
+                // Out of inline room: the boxed form from here on (it never shrinks back).
+                *state = KeyState::Count(few.times().into());
+                return step(c, state, position, value, time, weight);
+            }
+            // The same steps as `Count` below, in place: the length stays within `FEW`.
+            for _ in 0..adds {
+                let len = usize::from(few.len);
+                let at = few.times().partition_point(|t| *t <= now);
+                if len >= keep {
+                    if at == 0 {
+                        break;
+                    }
+                    few.times.copy_within(1..at, 0);
+                    if let Some(slot) = few.times.get_mut(at - 1) {
+                        *slot = now;
+                    }
+                } else {
+                    few.times.copy_within(at..len, at + 1);
+                    if let Some(slot) = few.times.get_mut(at) {
+                        *slot = now;
+                    }
+                    few.len += 1;
+                }
+            }
+            count_fires(c, few.times(), now, span)
+        }
         KeyState::Count(times) => {
             let keep = c.needed();
             for _ in 0..weight.min(keep as u64) {
@@ -1140,10 +1250,7 @@ fn step(
                     edit(times, 1, |times| times.insert(at, now));
                 }
             }
-            let newest = times.last().copied().unwrap_or(now);
-            let from = newest.saturating_sub(span);
-            let count = times.iter().filter(|t| **t >= from).count();
-            (now >= from && c.condition_holds(count as f64)).then_some(count as u64)
+            count_fires(c, times, now, span)
         }
         KeyState::Values(values) => {
             let value = value?;
@@ -1271,6 +1378,15 @@ fn step(
         // Fed by `Scanner::geo_step`, never by a correlation.
         KeyState::Geo(_) => None,
     }
+}
+
+/// An event count's value over sorted times, when its condition holds: the times within the
+/// timespan before the newest, if the event just added (`now`) is among them.
+fn count_fires(c: &Correlation, times: &[u32], now: u32, span: u32) -> Option<u64> {
+    let newest = times.last().copied().unwrap_or(now);
+    let from = newest.saturating_sub(span);
+    let count = times.iter().filter(|t| **t >= from).count();
+    (now >= from && c.condition_holds(count as f64)).then_some(count as u64)
 }
 
 fn default_group(view: &View<'_>) -> Vec<(String, String)> {
@@ -1427,5 +1543,19 @@ mod size_tests {
     fn key_state_stays_small() {
         assert!(std::mem::size_of::<super::KeyState>() <= 24);
         assert!(std::mem::size_of::<super::Key>() <= 24);
+    }
+
+    /// A count held inline is written to snapshots as any count is, and read back inline.
+    #[test]
+    fn inline_counts_are_stored_as_counts() {
+        use super::{FEW, Few, KeyState};
+        let few = KeyState::Few(Few { len: 2, times: [5, 9, 0, 0] });
+        let json = serde_json::to_string(&few).unwrap();
+        assert_eq!(json, r#"{"Count":[5,9]}"#);
+        assert_eq!(serde_json::from_str::<KeyState>(&json).unwrap(), few);
+        let many: Vec<u32> = (1..=FEW as u32 + 1).collect();
+        let json = serde_json::to_string(&many).unwrap();
+        let read: KeyState = serde_json::from_str(&format!(r#"{{"Count":{json}}}"#)).unwrap();
+        assert_eq!(read, KeyState::Count(many.into_boxed_slice()));
     }
 }
