@@ -395,6 +395,7 @@ impl Scanner {
                 RuleKind::Detection { source, matcher, .. } => {
                     for (slot, (_, line_source)) in LINE_SOURCES.iter().enumerate() {
                         if source.admits(line_source, None)
+                            && matcher.can_match()
                             && let Some(list) = candidates.get_mut(slot)
                         {
                             list.push(index);
@@ -1437,7 +1438,7 @@ fn ssh_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, message: &sshd::SshM
 /// is already canonical — Rust's parser refuses leading zeros — so it is borrowed without the
 /// formatting round trip `normalise_address` needs for IPv6.
 fn address_text(text: &str) -> (Cow<'_, str>, bool) {
-    if text.parse::<std::net::Ipv4Addr>().is_ok() {
+    if parse::is_ipv4(text) {
         return (Cow::Borrowed(text), true);
     }
     let is_ip = parse_ip(text).is_some();

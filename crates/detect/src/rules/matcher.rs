@@ -231,6 +231,33 @@ impl Matcher {
         self.eval(&self.condition, view)
     }
 
+    /// False when no line can match: an item that must equal one of no values (an empty
+    /// `%threat_intel%` list) in every alternative. Such a rule is left out of the scanner's
+    /// candidates rather than tested on every line.
+    pub fn can_match(&self) -> bool {
+        self.node_can_match(&self.condition, 0)
+    }
+
+    fn node_can_match(&self, node: &Node, depth: usize) -> bool {
+        if depth > 32 {
+            return true;
+        }
+        match node {
+            Node::Item(Item {
+                test: Test::EqAny(values) | Test::EqCased(values), negate, ..
+            }) => *negate || !values.is_empty(),
+            Node::All(nodes) => nodes.iter().all(|n| self.node_can_match(n, depth + 1)),
+            Node::Any(nodes) => nodes.iter().any(|n| self.node_can_match(n, depth + 1)),
+            Node::AtLeast(n, nodes) => {
+                nodes.iter().filter(|node| self.node_can_match(node, depth + 1)).count() >= *n
+            }
+            Node::Named(index) => {
+                self.named.get(*index).is_none_or(|n| self.node_can_match(n, depth + 1))
+            }
+            Node::Item(_) | Node::Not(_) => true,
+        }
+    }
+
     /// What a node needs to match (see `needs`): an item `contains` on a slot needs that slot,
     /// `all` needs what each part needs, `any` (and `N of`) needs one of what each part needs.
     fn needs_of(&self, node: &Node, depth: usize) -> Vec<u32> {
