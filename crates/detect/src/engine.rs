@@ -34,6 +34,7 @@ use rsigma_parser::CorrelationType;
 use serde::{Deserialize, Serialize};
 
 use crate::geo::{GeoDb, distance_km};
+use crate::parse::access::AccessParser;
 use crate::parse::sshd::{self, AttemptDedup};
 use crate::parse::web_error::WebErrorParser;
 use crate::parse::{
@@ -358,6 +359,7 @@ pub struct Scanner {
     rules: Arc<RuleSet>,
     config: ScanConfig,
     syslog: SyslogParser,
+    access: AccessParser,
     web_error: WebErrorParser,
     dedup: AttemptDedup,
     parse_stats: ParseStats,
@@ -413,6 +415,7 @@ impl Scanner {
         Scanner {
             prefilters,
             syslog: SyslogParser::new(config.parse.time_zone.clone()),
+            access: AccessParser::default(),
             web_error: WebErrorParser::new(config.parse.time_zone.clone()),
             rules,
             config,
@@ -599,7 +602,7 @@ impl Scanner {
     }
 
     fn feed_access(&mut self, text: &str) {
-        let Some(record) = parse::access::parse(text) else {
+        let Some(record) = self.access.parse(text) else {
             self.stats.malformed += 1;
             return;
         };

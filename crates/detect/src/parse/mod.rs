@@ -155,6 +155,7 @@ pub struct LineParser {
     format: Format,
     config: ParseConfig,
     syslog: SyslogParser,
+    access: access::AccessParser,
     web: web_error::WebErrorParser,
     custom: Option<CustomParser>,
     dedup: sshd::AttemptDedup,
@@ -166,6 +167,7 @@ impl LineParser {
         LineParser {
             format,
             syslog: SyslogParser::new(config.time_zone.clone()),
+            access: access::AccessParser::default(),
             web: web_error::WebErrorParser::new(config.time_zone.clone()),
             config,
             custom: None,
@@ -227,7 +229,9 @@ impl LineParser {
                 }
             }
             Format::Access => {
-                let record = access::parse(text)
+                let record = self
+                    .access
+                    .parse(text)
                     .ok_or(ParseError::NotThisFormat { format: "access log" })?;
                 Ok(record.to_event_behind(&self.config.trusted_proxies))
             }
