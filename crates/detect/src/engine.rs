@@ -344,13 +344,25 @@ const LINE_SOURCES: [(&str, LineSource); 4] =
 struct Fire {
     rule: usize,
     key: Key,
-    /// The group as (ECS name, value) when it is not the rule's `group-by` over `key` (detection
-    /// and geo rules); built lazily otherwise, because most firings only update a finding.
-    group: Option<Vec<(String, String)>>,
+    /// Where the group as (ECS name, value) pairs comes from, built only when a finding is
+    /// opened: most firings only update one.
+    group: FireGroup,
     count: u64,
     /// What a suppressed repeat adds to the open finding's count.
     increment: u64,
     time: i64,
+}
+
+/// The group of a [`Fire`].
+#[derive(Debug)]
+enum FireGroup {
+    /// A correlation's: its `group-by` names over the values joined in the key.
+    Key,
+    /// A detection rule's that is a finding of its own: read from the line (see
+    /// [`detection_group`]).
+    Line,
+    /// Given (geo rules).
+    Given(Vec<(String, String)>),
 }
 
 /// The streaming scan engine over one rule set.
@@ -787,24 +799,10 @@ impl Scanner {
                     fires.push(fire);
                 }
             } else if *generate {
-                let group = if group.is_empty() {
-                    default_group(view)
-                } else {
-                    group
-                        .iter()
-                        .map(|f| {
-                            (
-                                f.name().to_owned(),
-                                view.get(f).map(Cow::into_owned).unwrap_or_default(),
-                            )
-                        })
-                        .collect()
-                };
-                let key = join_key(group.iter().map(|(_, v)| v.as_str()));
                 fires.push(Fire {
                     rule: index,
-                    key,
-                    group: Some(group),
+                    key: detection_key(group, view),
+                    group: FireGroup::Line,
                     count: weight,
                     increment: weight,
                     time,
@@ -838,7 +836,14 @@ impl Scanner {
                     continue;
                 }
                 let key = fire.key.clone();
-                let explicit = fire.group.clone();
+                let explicit = match &fire.group {
+                    FireGroup::Key => None,
+                    FireGroup::Line => Some(match rules.rules.get(rule).map(|r| &r.kind) {
+                        Some(RuleKind::Detection { group, .. }) => detection_group(group, view),
+                        _ => Vec::new(),
+                    }),
+                    FireGroup::Given(group) => Some(group.clone()),
+                };
                 let names: &[FieldRef] = match rules.rules.get(rule).map(|r| &r.kind) {
                     Some(RuleKind::Correlation(c)) => &c.group_by,
                     _ => &[],
@@ -855,7 +860,7 @@ impl Scanner {
             rounds += 1;
         }
         for fire in fires.drain(..) {
-            self.record(&rules, fire, view.raw);
+            self.record(&rules, fire, view);
         }
         self.fires = fires;
         if self.stats.lines >= self.next_sweep {
@@ -933,7 +938,7 @@ impl Scanner {
             fires.push(Fire {
                 rule: index,
                 key: Key::from(key.as_str()),
-                group: None,
+                group: FireGroup::Key,
                 count,
                 increment: weight,
                 time,
@@ -1002,10 +1007,18 @@ impl Scanner {
                 fired
             }
         };
-        fired.then_some(Fire { rule: index, key, group: Some(group), count: 1, increment: 1, time })
+        fired.then_some(Fire {
+            rule: index,
+            key,
+            group: FireGroup::Given(group),
+            count: 1,
+            increment: 1,
+            time,
+        })
     }
 
-    fn record(&mut self, rules: &RuleSet, fire: Fire, raw: &str) {
+    fn record(&mut self, rules: &RuleSet, fire: Fire, view: &View<'_>) {
+        let raw = view.raw;
         let Some(rule) = rules.rules.get(fire.rule) else { return };
         let at = Timestamp::from_second(fire.time).unwrap_or(Timestamp::UNIX_EPOCH);
         let open_key = (fire.rule, fire.key.clone());
@@ -1026,12 +1039,13 @@ impl Scanner {
             self.stats.findings_refused += 1;
             return;
         }
+        let count = fire.count;
         self.findings.push(Finding {
             rule_id: rule.id.clone(),
             title: rule.title.clone(),
             severity: rule.severity,
-            group: fire_group(rules, &fire).into_iter().collect(),
-            count: fire.count,
+            group: fire_group(rules, fire, view).into_iter().collect(),
+            count,
             first_seen: at,
             last_seen: at,
             sample: vec![raw.to_owned()],
@@ -1099,12 +1113,12 @@ fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AnyOf)>
 }
 
 /// The group of a firing as (ECS name, value) pairs.
-fn fire_group(rules: &RuleSet, fire: &Fire) -> Vec<(String, String)> {
-    if let Some(group) = &fire.group {
-        return group.clone();
-    }
-    match rules.rules.get(fire.rule).map(|r| &r.kind) {
-        Some(RuleKind::Correlation(c)) => c
+fn fire_group(rules: &RuleSet, fire: Fire, view: &View<'_>) -> Vec<(String, String)> {
+    let kind = rules.rules.get(fire.rule).map(|r| &r.kind);
+    match (fire.group, kind) {
+        (FireGroup::Given(group), _) => group,
+        (FireGroup::Line, Some(RuleKind::Detection { group, .. })) => detection_group(group, view),
+        (FireGroup::Key, Some(RuleKind::Correlation(c))) => c
             .group_by
             .iter()
             .zip(fire.key.split('\u{1f}'))
@@ -1112,6 +1126,35 @@ fn fire_group(rules: &RuleSet, fire: &Fire) -> Vec<(String, String)> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The group of a finding of a detection rule: its `firebreak-group` fields (empty text when
+/// the line has none), else the first of `source.ip`, `source.address`, `user.name` it has.
+fn detection_group(group: &[FieldRef], view: &View<'_>) -> Vec<(String, String)> {
+    if group.is_empty() {
+        return default_group(view);
+    }
+    group
+        .iter()
+        .map(|f| (f.name().to_owned(), view.get(f).map(Cow::into_owned).unwrap_or_default()))
+        .collect()
+}
+
+/// The key of [`detection_group`]'s values, built from the line without owning them.
+fn detection_key(group: &[FieldRef], view: &View<'_>) -> Key {
+    if group.is_empty() {
+        return default_slot(view).map(|(_, value)| Key::from(value)).unwrap_or_default();
+    }
+    let mut key = Key::default();
+    for (i, field) in group.iter().enumerate() {
+        if i > 0 {
+            key.push('\u{1f}');
+        }
+        if let Some(value) = view.get(field) {
+            key.push_str(&value);
+        }
+    }
+    key
 }
 
 /// The key of a group: its values joined by U+001F.
@@ -1189,7 +1232,10 @@ fn learn(normal: f64, buckets: u32, finished: f64, gaps: i64, alpha: f64) -> (f6
     let mut normal =
         if buckets == 0 { finished } else { alpha * finished + (1.0 - alpha) * normal };
     let gaps = gaps.clamp(0, 1000) as i32;
-    normal *= (1.0 - alpha).powi(gaps);
+    if gaps > 0 {
+        // (Skipped for none: `powi(0)` is exactly 1, and the call showed in profiles.)
+        normal *= (1.0 - alpha).powi(gaps);
+    }
     (normal, buckets.saturating_add(1 + gaps as u32))
 }
 
@@ -1394,13 +1440,20 @@ fn count_fires(c: &Correlation, times: &[u32], now: u32, span: u32) -> Option<u6
 }
 
 fn default_group(view: &View<'_>) -> Vec<(String, String)> {
+    match default_slot(view) {
+        Some((name, value)) => vec![(name.to_owned(), value.to_owned())],
+        None => Vec::new(),
+    }
+}
+
+/// The field a detection finding is grouped by when its rule names none, and its value.
+fn default_slot<'v>(view: &'v View<'_>) -> Option<(&'static str, &'v str)> {
     for slot in [fields::SOURCE_IP, fields::SOURCE_ADDRESS, fields::USER] {
         if let Some(value) = view.slots.get(slot).and_then(|s| s.as_deref()) {
-            let name = fields::SLOTS.get(slot).copied().unwrap_or("?");
-            return vec![(name.to_owned(), value.to_owned())];
+            return Some((fields::SLOTS.get(slot).copied().unwrap_or("?"), value));
         }
     }
-    Vec::new()
+    None
 }
 
 fn syslog_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, source: &'static str) {
