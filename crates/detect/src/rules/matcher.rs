@@ -231,6 +231,12 @@ impl Matcher {
         self.eval(&self.condition, view)
     }
 
+    /// The first slot mask of `needs` (0 when there is none): a rule whose prefiltered slots in
+    /// this mask all had no hit cannot match.
+    pub fn first_need(&self) -> u32 {
+        self.needs.first().copied().unwrap_or(0)
+    }
+
     /// False when no line can match: an item that must equal one of no values (an empty
     /// `%threat_intel%` list) in every alternative. Such a rule is left out of the scanner's
     /// candidates rather than tested on every line.
