@@ -376,9 +376,10 @@ pub struct Scanner {
     dedup: AttemptDedup,
     parse_stats: ParseStats,
     /// Detection rules per line source ([`LINE_SOURCES`]).
-    /// With each, the first of the slot masks its matcher needs (`Matcher::first_need`), kept
-    /// here so that a rule the prefilters ruled out is passed over without reading the rule.
-    candidates: [Vec<(usize, u32)>; LINE_SOURCES.len()],
+    /// With each, the first of the slot masks its matcher needs (`Matcher::first_need`) and the
+    /// slots it requires (`Matcher::required_slots`), kept here so that a rule the prefilters
+    /// ruled out, or that needs a field the line lacks, is passed over without reading the rule.
+    candidates: [Vec<(usize, u32, u32)>; LINE_SOURCES.len()],
     /// Per line source, one automaton per slot holding every `contains` value of the
     /// candidate rules: one scan tells that none of them can match (most lines).
     prefilters: [Vec<(usize, u32, AnyOf)>; LINE_SOURCES.len()],
@@ -406,7 +407,7 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, config: ScanConfig) -> Scanner {
-        let mut candidates: [Vec<(usize, u32)>; LINE_SOURCES.len()] = Default::default();
+        let mut candidates: [Vec<(usize, u32, u32)>; LINE_SOURCES.len()] = Default::default();
         let mut needs_bytes = false;
         for (index, rule) in rules.rules.iter().enumerate() {
             match &rule.kind {
@@ -416,7 +417,7 @@ impl Scanner {
                             && matcher.can_match()
                             && let Some(list) = candidates.get_mut(slot)
                         {
-                            list.push((index, matcher.first_need()));
+                            list.push((index, matcher.first_need(), matcher.required_slots()));
                         }
                     }
                     needs_bytes |= matcher.fields().contains(&FieldRef::Slot(fields::BYTES));
@@ -795,12 +796,12 @@ impl Scanner {
                     RuleKind::Detection { source, .. } => source.admits(&APP, category),
                     RuleKind::Correlation(_) => false,
                 })
-                .map(|(i, _)| (i, 0))
+                .map(|(i, _)| (i, 0, 0))
                 .collect::<Vec<_>>(),
         };
         let candidates = &taken;
-        for &(index, need) in candidates {
-            if need & !view.no_hits == 0 && need != 0 {
+        for &(index, need, required) in candidates {
+            if (need & !view.no_hits == 0 && need != 0) || required & !view.present != 0 {
                 continue;
             }
             let Some(rule) = rules.rules.get(index) else { continue };

@@ -237,6 +237,38 @@ impl Matcher {
         self.needs.first().copied().unwrap_or(0)
     }
 
+    /// The slots (bit = slot) the rule cannot match without: those of its items that are false
+    /// on an absent value, through `and` (all of them) and `or` (those every alternative needs).
+    pub fn required_slots(&self) -> u32 {
+        self.required(&self.condition, 0)
+    }
+
+    fn required(&self, node: &Node, depth: usize) -> u32 {
+        if depth > 32 {
+            return 0;
+        }
+        match node {
+            Node::Item(Item { field: Some(FieldRef::Slot(slot)), test, negate: false })
+                if *slot < 32 =>
+            {
+                match test {
+                    // True on an absent value.
+                    Test::Exists(false) | Test::Null => 0,
+                    _ => 1 << slot,
+                }
+            }
+            Node::All(nodes) => nodes.iter().fold(0, |all, n| all | self.required(n, depth + 1)),
+            Node::Any(nodes) | Node::AtLeast(_, nodes) => {
+                if matches!(node, Node::AtLeast(0, _)) || nodes.is_empty() {
+                    return 0;
+                }
+                nodes.iter().fold(u32::MAX, |all, n| all & self.required(n, depth + 1))
+            }
+            Node::Named(index) => self.named.get(*index).map_or(0, |n| self.required(n, depth + 1)),
+            Node::Item(_) | Node::Not(_) => 0,
+        }
+    }
+
     /// False when no line can match: an item that must equal one of no values (an empty
     /// `%threat_intel%` list) in every alternative. Such a rule is left out of the scanner's
     /// candidates rather than tested on every line.
