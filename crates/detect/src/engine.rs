@@ -914,24 +914,46 @@ impl Scanner {
     ) {
         let Some(rule) = rules.rules.get(index) else { return };
         let RuleKind::Correlation(c) = &rule.kind else { return };
-        // The key is built in a buffer kept across lines: no allocation unless the key is new.
-        let mut key = std::mem::take(&mut self.key_buf);
-        key.clear();
-        for (i, field) in c.group_by.iter().enumerate() {
-            let Some(value) = input.get(field) else {
-                self.key_buf = key;
-                return;
-            };
-            if i > 0 {
-                key.push('\u{1f}');
+        // The key is built in a buffer kept across lines (no allocation unless the key is new),
+        // or, for one field, borrowed: the line's value, or the key of the firing that feeds
+        // this correlation (what splitting and joining it again would give when it holds no
+        // separator).
+        let mut buf = std::mem::take(&mut self.key_buf);
+        buf.clear();
+        let key: &str = match (&input, c.group_by.as_slice()) {
+            (Input::View(view), [FieldRef::Slot(slot)]) => {
+                match view.slots.get(*slot).and_then(|v| v.as_deref()) {
+                    Some(value) => value,
+                    None => {
+                        self.key_buf = buf;
+                        return;
+                    }
+                }
             }
-            key.push_str(&value);
-        }
+            (Input::Keyed([name], key), [field])
+                if name.name() == field.name() && !key.contains('\u{1f}') =>
+            {
+                key
+            }
+            _ => {
+                for (i, field) in c.group_by.iter().enumerate() {
+                    let Some(value) = input.get(field) else {
+                        self.key_buf = buf;
+                        return;
+                    };
+                    if i > 0 {
+                        buf.push('\u{1f}');
+                    }
+                    buf.push_str(&value);
+                }
+                &buf
+            }
+        };
         let value = match &c.field {
             Some(field) => match input.get(field) {
                 Some(value) => Some(value),
                 None => {
-                    self.key_buf = key;
+                    self.key_buf = buf;
                     return;
                 }
             },
@@ -939,7 +961,7 @@ impl Scanner {
         };
         let fired = 'fired: {
             let Some(window) = self.windows.get_mut(index) else { break 'fired None };
-            let state = match window.get_mut(key.as_str()) {
+            let state = match window.get_mut(key) {
                 Some(state) => state,
                 None => {
                     if self.keys >= self.config.max_keys {
@@ -947,7 +969,7 @@ impl Scanner {
                         break 'fired None;
                     }
                     self.keys += 1;
-                    window.entry(Key::from(key.as_str())).or_insert_with(|| initial_state(c))
+                    window.entry(Key::from(key)).or_insert_with(|| initial_state(c))
                 }
             };
             let position = c.rules.iter().position(|r| *r == from).unwrap_or(0);
@@ -957,14 +979,14 @@ impl Scanner {
         if let Some(count) = fired {
             fires.push(Fire {
                 rule: index,
-                key: Key::from(key.as_str()),
+                key: Key::from(key),
                 group: FireGroup::Key,
                 count,
                 increment: weight,
                 time,
             });
         }
-        self.key_buf = key;
+        self.key_buf = buf;
     }
 
     /// A `firebreak-geo` rule matched: fires when the country is new for the group, or the
@@ -1460,7 +1482,8 @@ fn step(
             } else if bucket < rate.bucket {
                 return None;
             }
-            if rate.values.len() < 100_000 && !rate.values.contains(value) {
+            if rate.values.len() < 100_000 {
+                // One hash: inserting a value already held leaves the set as it is.
                 rate.values.insert(Key::from(value));
             }
             let current = rate.values.len() as f64;
