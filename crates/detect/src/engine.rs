@@ -339,6 +339,19 @@ const APP: LineSource = LineSource { product: "application", service: "", catego
 const LINE_SOURCES: [(&str, LineSource); 4] =
     [("sshd", SSHD), ("sudo", SUDO), ("syslog", SYSLOG), ("webserver", WEB)];
 
+/// A detection rule that may match the lines of a source, with what lets the scanner pass over
+/// it without reading the rule: the first of the slot masks its matcher needs
+/// (`Matcher::first_need`: all ruled out by the prefilters, no match) and the slots it requires
+/// (`Matcher::required_slots`: one absent, no match); and whether the slots' presence alone
+/// decides it (`Matcher::decided_by_presence`: all present, a match).
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    index: usize,
+    need: u32,
+    required: u32,
+    by_presence: bool,
+}
+
 /// A firing to be turned into a finding.
 #[derive(Debug)]
 struct Fire {
@@ -376,10 +389,7 @@ pub struct Scanner {
     dedup: AttemptDedup,
     parse_stats: ParseStats,
     /// Detection rules per line source ([`LINE_SOURCES`]).
-    /// With each, the first of the slot masks its matcher needs (`Matcher::first_need`) and the
-    /// slots it requires (`Matcher::required_slots`), kept here so that a rule the prefilters
-    /// ruled out, or that needs a field the line lacks, is passed over without reading the rule.
-    candidates: [Vec<(usize, u32, u32)>; LINE_SOURCES.len()],
+    candidates: [Vec<Candidate>; LINE_SOURCES.len()],
     /// Per line source, one automaton per slot holding every `contains` value of the
     /// candidate rules: one scan tells that none of them can match (most lines).
     prefilters: [Vec<(usize, u32, AnyOf)>; LINE_SOURCES.len()],
@@ -407,7 +417,7 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, config: ScanConfig) -> Scanner {
-        let mut candidates: [Vec<(usize, u32, u32)>; LINE_SOURCES.len()] = Default::default();
+        let mut candidates: [Vec<Candidate>; LINE_SOURCES.len()] = Default::default();
         let mut needs_bytes = false;
         for (index, rule) in rules.rules.iter().enumerate() {
             match &rule.kind {
@@ -417,7 +427,12 @@ impl Scanner {
                             && matcher.can_match()
                             && let Some(list) = candidates.get_mut(slot)
                         {
-                            list.push((index, matcher.first_need(), matcher.required_slots()));
+                            list.push(Candidate {
+                                index,
+                                need: matcher.first_need(),
+                                required: matcher.required_slots(),
+                                by_presence: matcher.decided_by_presence(),
+                            });
                         }
                     }
                     needs_bytes |= matcher.fields().contains(&FieldRef::Slot(fields::BYTES));
@@ -438,7 +453,7 @@ impl Scanner {
             .collect();
         let prefilters = candidates
             .clone()
-            .map(|list| prefilters(&rules, &list.iter().map(|c| c.0).collect::<Vec<_>>()));
+            .map(|list| prefilters(&rules, &list.iter().map(|c| c.index).collect::<Vec<_>>()));
         Scanner {
             prefilters,
             syslog: SyslogParser::new(config.parse.time_zone.clone()),
@@ -577,7 +592,7 @@ impl Scanner {
         if self.parse_stats.invalid_utf8 != before.invalid_utf8 {
             self.stats.invalid_utf8 += 1;
         }
-        if text.trim().is_empty() {
+        if text.chars().all(char::is_whitespace) {
             self.stats.ignored += 1;
             return;
         }
@@ -796,11 +811,11 @@ impl Scanner {
                     RuleKind::Detection { source, .. } => source.admits(&APP, category),
                     RuleKind::Correlation(_) => false,
                 })
-                .map(|(i, _)| (i, 0, 0))
+                .map(|(index, _)| Candidate { index, need: 0, required: 0, by_presence: false })
                 .collect::<Vec<_>>(),
         };
         let candidates = &taken;
-        for &(index, need, required) in candidates {
+        for &Candidate { index, need, required, by_presence } in candidates {
             if (need & !view.no_hits == 0 && need != 0) || required & !view.present != 0 {
                 continue;
             }
@@ -808,7 +823,7 @@ impl Scanner {
             let RuleKind::Detection { matcher, generate, group, geo, .. } = &rule.kind else {
                 continue;
             };
-            if !matcher.matches(view) {
+            if !by_presence && !matcher.matches(view) {
                 continue;
             }
             self.stats.matches += 1;

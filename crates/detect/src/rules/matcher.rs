@@ -269,6 +269,30 @@ impl Matcher {
         }
     }
 
+    /// True when the condition is only that some slots hold a value (`field|exists: true`,
+    /// and-ed): the rule then matches exactly when [`Matcher::required_slots`] are all present.
+    pub fn decided_by_presence(&self) -> bool {
+        self.presence_only(&self.condition, 0)
+    }
+
+    fn presence_only(&self, node: &Node, depth: usize) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        match node {
+            Node::Item(Item {
+                field: Some(FieldRef::Slot(slot)),
+                test: Test::Exists(true),
+                negate: false,
+            }) => *slot < 32,
+            Node::All(nodes) => nodes.iter().all(|n| self.presence_only(n, depth + 1)),
+            Node::Named(index) => {
+                self.named.get(*index).is_some_and(|n| self.presence_only(n, depth + 1))
+            }
+            _ => false,
+        }
+    }
+
     /// False when no line can match: an item that must equal one of no values (an empty
     /// `%threat_intel%` list) in every alternative. Such a rule is left out of the scanner's
     /// candidates rather than tested on every line.

@@ -21,6 +21,9 @@ fn check(detection: &str, event: &str, expect: bool) {
     let event = Event::from_json(event.as_bytes(), Timestamp::UNIX_EPOCH).unwrap();
     let view = View::from_event(&event, "raw line with Mimikatz inside");
     assert_eq!(matcher.matches(&view), expect, "{detection}\n{}", event.to_json());
+    if matcher.decided_by_presence() {
+        assert_eq!(matcher.required_slots() & !view.present == 0, expect, "{detection}");
+    }
     if expect {
         // What lets the scanner pass over a rule unread must never hold for one that matches.
         assert_eq!(matcher.required_slots() & !view.present, 0, "{detection}");
@@ -36,6 +39,7 @@ fn sigma_semantics() {
         ("  s:\n    http.request.method: null\n  condition: s", true),
         ("  s:\n    http.request.method|exists: false\n  condition: s", true),
         ("  s:\n    http.request.method|exists: true\n  condition: s", false),
+        ("  s:\n    user.name|exists: true\n    source.ip|exists: true\n  condition: s", true),
         (
             "  s:\n    user.name: alice\n  f:\n    http.request.method: GET\n  condition: s and not f",
             true,
