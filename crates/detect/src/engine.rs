@@ -200,6 +200,8 @@ enum KeyState {
     /// For each rule of the correlation: the time it was last seen (temporal) or the start of
     /// the chain that reached it (temporal_ordered); 0 when none.
     Temporal(Box<[u32]>),
+    /// The same for up to [`FEW`] rules (a chain of two is the common one), inline.
+    TemporalFew(Few),
     /// `firebreak-rate` on an event count: held inline, no pointer to chase per line.
     Burst(Burst),
     /// `firebreak-rate` on a value count (distinct values per bucket).
@@ -221,6 +223,20 @@ impl Few {
     fn times(&self) -> &[u32] {
         self.times.get(..usize::from(self.len)).unwrap_or_default()
     }
+
+    fn times_mut(&mut self) -> &mut [u32] {
+        self.times.get_mut(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// The first [`FEW`] times of `times`.
+    fn from_slice(times: &[u32]) -> Few {
+        let mut few = Few { len: 0, times: [0; FEW] };
+        for (slot, time) in few.times.iter_mut().zip(times) {
+            *slot = *time;
+            few.len += 1;
+        }
+        few
+    }
 }
 
 /// [`KeyState`] as snapshots hold it: the same variants, with `Few` written as a `Count`.
@@ -240,16 +256,14 @@ impl From<StoredState> for KeyState {
     fn from(stored: StoredState) -> KeyState {
         match stored {
             StoredState::Count(times) if times.len() <= FEW => {
-                let mut few = Few { len: 0, times: [0; FEW] };
-                for (slot, time) in few.times.iter_mut().zip(times.iter()) {
-                    *slot = *time;
-                    few.len += 1;
-                }
-                KeyState::Few(few)
+                KeyState::Few(Few::from_slice(&times))
             }
             StoredState::Count(times) => KeyState::Count(times),
             StoredState::Values(values) => KeyState::Values(values),
             StoredState::Sum(items) => KeyState::Sum(items),
+            StoredState::Temporal(times) if times.len() <= FEW => {
+                KeyState::TemporalFew(Few::from_slice(&times))
+            }
             StoredState::Temporal(times) => KeyState::Temporal(times),
             StoredState::Burst(burst) => KeyState::Burst(burst),
             StoredState::Rate(rate) => KeyState::Rate(rate),
@@ -266,6 +280,7 @@ impl From<KeyState> for StoredState {
             KeyState::Values(values) => StoredState::Values(values),
             KeyState::Sum(items) => StoredState::Sum(items),
             KeyState::Temporal(times) => StoredState::Temporal(times),
+            KeyState::TemporalFew(few) => StoredState::Temporal(few.times().into()),
             KeyState::Burst(burst) => StoredState::Burst(burst),
             KeyState::Rate(rate) => StoredState::Rate(rate),
             KeyState::Geo(geo) => StoredState::Geo(geo),
@@ -307,6 +322,7 @@ impl KeyState {
             KeyState::Values(values) => values.iter().map(|v| v.1).max().unwrap_or(0),
             KeyState::Sum(items) => items.iter().map(|i| i.0).max().unwrap_or(0),
             KeyState::Temporal(times) => times.iter().copied().max().unwrap_or(0),
+            KeyState::TemporalFew(few) => few.times().iter().copied().max().unwrap_or(0),
             KeyState::Burst(burst) => burst.last,
             KeyState::Rate(rate) => rate.last,
             KeyState::Geo(geo) => geo.seen,
@@ -1268,7 +1284,12 @@ fn initial_state(c: &Correlation) -> KeyState {
         CorrelationType::ValueCount => KeyState::Values(Box::default()),
         CorrelationType::ValueSum | CorrelationType::ValueAvg => KeyState::Sum(Box::default()),
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
-            KeyState::Temporal(vec![0; c.rules.len()].into_boxed_slice())
+            if c.rules.len() <= FEW {
+                // At most FEW (4): the length fits a u8.
+                KeyState::TemporalFew(Few { len: c.rules.len() as u8, times: [0; FEW] })
+            } else {
+                KeyState::Temporal(vec![0; c.rules.len()].into_boxed_slice())
+            }
         }
         _ => KeyState::Few(Few { len: 0, times: [0; FEW] }),
     }
@@ -1419,35 +1440,8 @@ fn step(
             };
             c.condition_holds(value).then_some(value.max(0.0) as u64)
         }
-        KeyState::Temporal(times) => {
-            if c.kind == CorrelationType::TemporalOrdered {
-                if position == 0 {
-                    if let Some(first) = times.first_mut() {
-                        *first = now;
-                    }
-                } else {
-                    let previous = times.get(position - 1).copied().unwrap_or(0);
-                    if previous != 0
-                        && previous >= start
-                        && let Some(slot) = times.get_mut(position)
-                    {
-                        *slot = previous;
-                    }
-                }
-                let last = times.last().copied().unwrap_or(0);
-                if last != 0 && last >= start && position + 1 == times.len() {
-                    times.iter_mut().for_each(|t| *t = 0);
-                    return Some(c.rules.len() as u64);
-                }
-                None
-            } else {
-                if let Some(slot) = times.get_mut(position) {
-                    *slot = (*slot).max(now);
-                }
-                let all = times.iter().all(|t| *t != 0 && *t >= start);
-                all.then_some(c.rules.len() as u64)
-            }
-        }
+        KeyState::Temporal(times) => temporal_step(c, times, position, now, start),
+        KeyState::TemporalFew(few) => temporal_step(c, few.times_mut(), position, now, start),
         KeyState::Burst(burst) => {
             let spec = c.rate?;
             let bucket =
@@ -1510,6 +1504,43 @@ fn step(
         }
         // Fed by `Scanner::geo_step`, never by a correlation.
         KeyState::Geo(_) => None,
+    }
+}
+
+/// A temporal correlation's step over its per-rule times (boxed or inline).
+fn temporal_step(
+    c: &Correlation,
+    times: &mut [u32],
+    position: usize,
+    now: u32,
+    start: u32,
+) -> Option<u64> {
+    if c.kind == CorrelationType::TemporalOrdered {
+        if position == 0 {
+            if let Some(first) = times.first_mut() {
+                *first = now;
+            }
+        } else {
+            let previous = times.get(position - 1).copied().unwrap_or(0);
+            if previous != 0
+                && previous >= start
+                && let Some(slot) = times.get_mut(position)
+            {
+                *slot = previous;
+            }
+        }
+        let last = times.last().copied().unwrap_or(0);
+        if last != 0 && last >= start && position + 1 == times.len() {
+            times.iter_mut().for_each(|t| *t = 0);
+            return Some(c.rules.len() as u64);
+        }
+        None
+    } else {
+        if let Some(slot) = times.get_mut(position) {
+            *slot = (*slot).max(now);
+        }
+        let all = times.iter().all(|t| *t != 0 && *t >= start);
+        all.then_some(c.rules.len() as u64)
     }
 }
 
@@ -1700,7 +1731,8 @@ mod size_tests {
         }
     }
 
-    /// A count held inline is written to snapshots as any count is, and read back inline.
+    /// A count (and a temporal chain) held inline is written to snapshots as any is, and read
+    /// back inline.
     #[test]
     fn inline_counts_are_stored_as_counts() {
         use super::{FEW, Few, KeyState};
@@ -1712,5 +1744,9 @@ mod size_tests {
         let json = serde_json::to_string(&many).unwrap();
         let read: KeyState = serde_json::from_str(&format!(r#"{{"Count":{json}}}"#)).unwrap();
         assert_eq!(read, KeyState::Count(many.into_boxed_slice()));
+        let pair = KeyState::TemporalFew(Few { len: 2, times: [7, 0, 0, 0] });
+        let json = serde_json::to_string(&pair).unwrap();
+        assert_eq!(json, r#"{"Temporal":[7,0]}"#);
+        assert_eq!(serde_json::from_str::<KeyState>(&json).unwrap(), pair);
     }
 }
