@@ -264,27 +264,31 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
 /// logged client is an IP, which the standard parser made a visible part of each line's cost.
 pub fn is_ipv4(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.len() > 15 {
+    if !(7..=15).contains(&bytes.len()) {
         return false;
     }
-    let mut parts = 0;
-    for part in bytes.split(|b| *b == b'.') {
-        parts += 1;
-        if parts > 4 || part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return false;
-        }
-        let mut value = 0u32;
-        for &b in part {
-            if !b.is_ascii_digit() {
+    // One pass: dots seen, and the value and digit count of the part being read.
+    let (mut dots, mut value, mut digits) = (0, 0u32, 0);
+    for &b in bytes {
+        if b == b'.' {
+            if digits == 0 || dots == 3 {
                 return false;
             }
+            (dots, value, digits) = (dots + 1, 0, 0);
+        } else if b.is_ascii_digit() {
+            if digits > 0 && value == 0 {
+                return false; // a leading zero
+            }
             value = value * 10 + u32::from(b - b'0');
-        }
-        if value > 255 {
+            digits += 1;
+            if value > 255 {
+                return false;
+            }
+        } else {
             return false;
         }
     }
-    parts == 4
+    dots == 3 && digits > 0
 }
 
 /// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) as plain IPv4; anything else unchanged.

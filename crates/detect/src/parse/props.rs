@@ -205,6 +205,13 @@ proptest! {
     fn is_ipv4_agrees_with_the_standard_parser(text in "[0-9.a+ ]{0,17}") {
         prop_assert_eq!(super::is_ipv4(&text), text.parse::<std::net::Ipv4Addr>().is_ok());
     }
+
+    /// … and on text shaped like addresses (parts over 255, leading zeros, parts missing).
+    #[test]
+    fn is_ipv4_agrees_on_near_addresses(parts in proptest::collection::vec("0{0,2}[0-9]{1,3}", 2..6)) {
+        let text = parts.join(".");
+        prop_assert_eq!(super::is_ipv4(&text), text.parse::<std::net::Ipv4Addr>().is_ok());
+    }
 }
 
 #[test]
