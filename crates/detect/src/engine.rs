@@ -42,7 +42,7 @@ use crate::parse::{
     normalise_address, parse_ip,
 };
 use crate::rules::fields::{self, FieldRef, View, number_text};
-use crate::rules::matcher::{AnyOf, parse_net};
+use crate::rules::matcher::{AnyOf, Matcher, QUICK_VALUES, fingerprint, parse_net};
 use crate::rules::{Correlation, GeoCheck, LineSource, RuleKind, RuleSet};
 
 /// Addresses, networks and users that no rule ever sees.
@@ -366,6 +366,45 @@ struct Candidate {
     need: u32,
     required: u32,
     by_presence: bool,
+    /// A slot and the fingerprints of the values it must equal (`Matcher::quick_equality`;
+    /// `count` 0: none).
+    equal: (usize, [u128; QUICK_VALUES], usize),
+}
+
+impl Candidate {
+    fn new(index: usize, matcher: &Matcher) -> Candidate {
+        let mut equal = (0, [0; QUICK_VALUES], 0);
+        if let Some((slot, prints)) = matcher.quick_equality() {
+            for (place, print) in equal.1.iter_mut().zip(&prints) {
+                *place = *print;
+                equal.2 += 1;
+            }
+            equal.0 = slot;
+        }
+        Candidate {
+            index,
+            need: matcher.first_need(),
+            required: matcher.required_slots(),
+            by_presence: matcher.decided_by_presence(),
+            equal,
+        }
+    }
+
+    /// False when the line cannot match the rule, as far as the candidate tells without it.
+    fn may_match(&self, view: &View<'_>) -> bool {
+        if (self.need != 0 && self.need & !view.no_hits == 0) || self.required & !view.present != 0
+        {
+            return false;
+        }
+        let (slot, prints, count) = &self.equal;
+        if *count == 0 {
+            return true;
+        }
+        let value = view.slots.get(*slot).and_then(|v| v.as_deref());
+        value
+            .and_then(fingerprint)
+            .is_some_and(|print| prints.iter().take(*count).any(|p| *p == print))
+    }
 }
 
 /// A firing to be turned into a finding.
@@ -443,12 +482,7 @@ impl Scanner {
                             && matcher.can_match()
                             && let Some(list) = candidates.get_mut(slot)
                         {
-                            list.push(Candidate {
-                                index,
-                                need: matcher.first_need(),
-                                required: matcher.required_slots(),
-                                by_presence: matcher.decided_by_presence(),
-                            });
+                            list.push(Candidate::new(index, matcher));
                         }
                     }
                     needs_bytes |= matcher.fields().contains(&FieldRef::Slot(fields::BYTES));
@@ -597,7 +631,6 @@ impl Scanner {
         self.last_matches.clear();
         self.last_explained.clear();
         self.last_fields.clear();
-        let before = self.parse_stats;
         let text = match decode_line(line, self.config.parse.max_line_len, &mut self.parse_stats) {
             Ok(text) => text,
             Err(_) => {
@@ -605,7 +638,8 @@ impl Scanner {
                 return;
             }
         };
-        if self.parse_stats.invalid_utf8 != before.invalid_utf8 {
+        // `decode_line` copies exactly the lines that were not UTF-8 (lossy replacement).
+        if matches!(text, Cow::Owned(_)) {
             self.stats.invalid_utf8 += 1;
         }
         if text.chars().all(char::is_whitespace) {
@@ -827,14 +861,21 @@ impl Scanner {
                     RuleKind::Detection { source, .. } => source.admits(&APP, category),
                     RuleKind::Correlation(_) => false,
                 })
-                .map(|(index, _)| Candidate { index, need: 0, required: 0, by_presence: false })
+                .map(|(index, _)| Candidate {
+                    index,
+                    need: 0,
+                    required: 0,
+                    by_presence: false,
+                    equal: (0, [0; QUICK_VALUES], 0),
+                })
                 .collect::<Vec<_>>(),
         };
         let candidates = &taken;
-        for &Candidate { index, need, required, by_presence } in candidates {
-            if (need & !view.no_hits == 0 && need != 0) || required & !view.present != 0 {
+        for candidate in candidates {
+            if !candidate.may_match(view) {
                 continue;
             }
+            let (index, by_presence) = (candidate.index, candidate.by_presence);
             let Some(rule) = rules.rules.get(index) else { continue };
             let RuleKind::Detection { matcher, generate, group, geo, .. } = &rule.kind else {
                 continue;

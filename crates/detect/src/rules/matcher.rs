@@ -120,6 +120,24 @@ impl AnyOf {
     }
 }
 
+/// The most values [`Matcher::quick_equality`] carries.
+pub const QUICK_VALUES: usize = 2;
+
+/// A text of at most 15 bytes, ASCII-lowercased, with its length, as one number: two texts have
+/// the same fingerprint exactly when they are equal ignoring ASCII case. `None` when longer.
+pub fn fingerprint(text: &str) -> Option<u128> {
+    let bytes = text.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut packed = [0u8; 16];
+    for (slot, b) in packed.iter_mut().zip(bytes) {
+        *slot = b.to_ascii_lowercase();
+    }
+    packed[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(packed))
+}
+
 /// A compiled test on one field.
 #[derive(Debug, Clone)]
 enum Test {
@@ -266,6 +284,34 @@ impl Matcher {
             }
             Node::Named(index) => self.named.get(*index).map_or(0, |n| self.required(n, depth + 1)),
             Node::Item(_) | Node::Not(_) => 0,
+        }
+    }
+
+    /// A slot the rule cannot match without equalling one of at most [`QUICK_VALUES`] short
+    /// values (an `a: x` or `a: [x, y]` item and-ed into the condition), as [`fingerprint`]s:
+    /// the scanner compares them before reading the rule.
+    pub fn quick_equality(&self) -> Option<(usize, Vec<u128>)> {
+        self.find_equality(&self.condition, 0)
+    }
+
+    fn find_equality(&self, node: &Node, depth: usize) -> Option<(usize, Vec<u128>)> {
+        if depth > 32 {
+            return None;
+        }
+        match node {
+            Node::Item(Item {
+                field: Some(FieldRef::Slot(slot)),
+                test: Test::EqAny(values),
+                negate: false,
+            }) if *slot < 32 && !values.is_empty() && values.len() <= QUICK_VALUES => {
+                let prints = values.iter().map(|v| fingerprint(v)).collect::<Option<Vec<_>>>()?;
+                Some((*slot, prints))
+            }
+            Node::All(nodes) => nodes.iter().find_map(|n| self.find_equality(n, depth + 1)),
+            Node::Named(index) => {
+                self.named.get(*index).and_then(|n| self.find_equality(n, depth + 1))
+            }
+            _ => None,
         }
     }
 
@@ -923,6 +969,19 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::base64;
+
+    #[test]
+    fn fingerprints_are_equal_exactly_when_texts_are_equal_ignoring_ascii_case() {
+        use super::fingerprint;
+        let texts = ["", "a", "A", "ab", "a\0", "401", "403", "ssh_login", "SSH_Login", "é", "É"];
+        for a in texts {
+            for b in texts {
+                assert_eq!(fingerprint(a) == fingerprint(b), a.eq_ignore_ascii_case(b), "{a} {b}");
+            }
+        }
+        assert_eq!(fingerprint("0123456789abcdef"), None);
+        assert!(fingerprint("0123456789abcde").is_some());
+    }
 
     #[test]
     fn base64_matches_the_rfc_examples() {

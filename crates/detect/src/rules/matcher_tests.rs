@@ -28,6 +28,10 @@ fn check(detection: &str, event: &str, expect: bool) {
         // What lets the scanner pass over a rule unread must never hold for one that matches.
         assert_eq!(matcher.required_slots() & !view.present, 0, "{detection}");
         assert!(matcher.can_match(), "{detection}");
+        if let Some((slot, prints)) = matcher.quick_equality() {
+            let value = view.slots[slot].as_deref().and_then(super::matcher::fingerprint);
+            assert!(value.is_some_and(|v| prints.contains(&v)), "{detection}");
+        }
     }
 }
 
@@ -40,6 +44,15 @@ fn sigma_semantics() {
         ("  s:\n    http.request.method|exists: false\n  condition: s", true),
         ("  s:\n    http.request.method|exists: true\n  condition: s", false),
         ("  s:\n    user.name|exists: true\n    source.ip|exists: true\n  condition: s", true),
+        (
+            "  s:\n    user.name: ALICE\n    http.response.status_code: [403, 404]\n  condition: s",
+            true,
+        ),
+        ("  s:\n    user.name: alic\n  condition: s", false),
+        (
+            "  s:\n    user.name: alice\n  f:\n    source.ip: 203.0.113.9\n  condition: s and f",
+            true,
+        ),
         (
             "  s:\n    user.name: alice\n  f:\n    http.request.method: GET\n  condition: s and not f",
             true,
