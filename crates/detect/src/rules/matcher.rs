@@ -970,6 +970,25 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 mod tests {
     use super::base64;
 
+    proptest::proptest! {
+        /// `AnyOf` (Teddy on lowercased text, or the DFA) answers as an Aho-Corasick automaton
+        /// with the same literals does, with and without ASCII case folding, on texts short and
+        /// long enough for Teddy.
+        #[test]
+        fn any_of_answers_as_aho_corasick(
+            patterns in proptest::collection::vec("[a-cA-C%/.é]{1,5}", 1..12),
+            text in "[a-cA-CxX%/. é]{0,120}",
+            cased in proptest::bool::ANY,
+        ) {
+            let any = super::AnyOf::new(&patterns, cased).unwrap();
+            let reference = aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(!cased)
+                .build(&patterns)
+                .unwrap();
+            proptest::prop_assert_eq!(any.occurs(&text), reference.is_match(&text));
+        }
+    }
+
     #[test]
     fn fingerprints_are_equal_exactly_when_texts_are_equal_ignoring_ascii_case() {
         use super::fingerprint;
