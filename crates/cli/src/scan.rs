@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use firebreak_core::{Clock, SystemClock};
 use firebreak_detect::parse::detect_format::{Format, detect_format};
+use firebreak_detect::parse::split_line;
 use firebreak_detect::{RuleSet, ScanConfig, Scanner};
 
 use crate::Format as Output;
@@ -87,12 +88,11 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> std::
         if buffer.is_empty() {
             return Ok(!line.is_empty());
         }
-        let (chunk, found) = match memchr(buffer) {
-            Some(at) => (&buffer[..at], true),
+        let (chunk, found) = match split_line(buffer) {
+            Some((chunk, _)) => (chunk, true),
             None => (buffer, false),
         };
-        let room = (max + 1).saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        keep(line, chunk, max);
         let consumed = chunk.len() + usize::from(found);
         reader.consume(consumed);
         if found {
@@ -101,8 +101,59 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> std::
     }
 }
 
-fn memchr(buffer: &[u8]) -> Option<usize> {
-    buffer.iter().position(|&b| b == b'\n')
+/// Appends to a line held across buffer fills, up to `max + 1` bytes.
+fn keep(line: &mut Vec<u8>, chunk: &[u8], max: usize) {
+    let room = (max + 1).saturating_sub(line.len());
+    line.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or(chunk));
+}
+
+/// Hands every remaining line of `reader` to `each`, in order, as [`read_line`] would read them,
+/// but without copying the lines that lie whole in the reader's buffer (nearly all): only a line
+/// cut by the end of a fill is put together in `carry`.
+fn each_line(
+    reader: &mut impl BufRead,
+    carry: &mut Vec<u8>,
+    max: usize,
+    mut each: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
+    carry.clear();
+    // A line begun in an earlier fill is in `carry`.
+    let mut pending = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        let filled = buffer.len();
+        if filled == 0 {
+            if pending {
+                each(carry);
+            }
+            return Ok(());
+        }
+        let mut rest = buffer;
+        if pending {
+            match split_line(rest) {
+                Some((end, after)) => {
+                    keep(carry, end, max);
+                    each(carry);
+                    pending = false;
+                    rest = after;
+                }
+                None => {
+                    keep(carry, rest, max);
+                    rest = &[];
+                }
+            }
+        }
+        while let Some((line, after)) = split_line(rest) {
+            each(line.get(..=max).unwrap_or(line));
+            rest = after;
+        }
+        if !rest.is_empty() {
+            carry.clear();
+            keep(carry, rest, max);
+            pending = true;
+        }
+        reader.consume(filled);
+    }
 }
 
 /// Shows how far a big file has got, on standard error, only when it is a terminal.
@@ -181,14 +232,15 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         for sample in &head {
             scanner.feed(format, sample, now);
         }
-        while read_line(&mut reader, &mut line, max).with_context(|| format!("reading {name}"))? {
-            scanner.feed(format, &line, now);
+        each_line(&mut reader, &mut line, max, |line| {
+            scanner.feed(format, line, now);
             bytes += line.len() as u64 + 1;
             lines += 1;
             if lines.is_multiple_of(65_536) {
                 progress.update(bytes, lines);
             }
-        }
+        })
+        .with_context(|| format!("reading {name}"))?;
         progress.finish();
         if args.format == Output::Table {
             eprintln!("{name}: read as {}", format.name());
@@ -197,7 +249,8 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     scanner.sweep();
     let stats = scanner.stats();
     let findings = scanner.take_findings();
-    let mut stdout = std::io::stdout().lock();
+    // Buffered: standard output is line-buffered, a write per finding otherwise.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Output::Json => {
             for finding in &findings {
@@ -237,6 +290,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
+    stdout.flush()?;
     Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -334,4 +388,43 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<ExitCode> {
         println!("Does not fire on these lines.");
     }
     Ok(if explanation.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufReader;
+
+    use super::{each_line, read_line};
+
+    /// `each_line` reads what `read_line` reads, whatever the buffer cuts: lines split across
+    /// fills, empty lines, lines over the limit (cut to `max + 1` bytes), a last line without
+    /// `\n`.
+    #[test]
+    fn each_line_reads_as_read_line_does() {
+        let long = "x".repeat(40);
+        let texts = [
+            String::new(),
+            "\n".into(),
+            "a\nb\n".into(),
+            "a\n\nbb\nccc".into(),
+            format!("short\n{long}\nafter\n{long}"),
+            format!("{long}\n\n{long}\nz\n"),
+        ];
+        for text in &texts {
+            for capacity in [1, 2, 3, 7, 16, 64] {
+                for max in [4, 10, 100] {
+                    let mut want = Vec::new();
+                    let mut reader = BufReader::with_capacity(capacity, text.as_bytes());
+                    let mut line = Vec::new();
+                    while read_line(&mut reader, &mut line, max).unwrap() {
+                        want.push(line.clone());
+                    }
+                    let mut got = Vec::new();
+                    let mut reader = BufReader::with_capacity(capacity, text.as_bytes());
+                    each_line(&mut reader, &mut line, max, |l| got.push(l.to_vec())).unwrap();
+                    assert_eq!(got, want, "{text:?} capacity {capacity} max {max}");
+                }
+            }
+        }
+    }
 }

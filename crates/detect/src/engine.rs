@@ -23,7 +23,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
 use compact_str::CompactString;
 use foldhash::fast::RandomState;
 
@@ -35,6 +34,7 @@ use rsigma_parser::CorrelationType;
 use serde::{Deserialize, Serialize};
 
 use crate::geo::{GeoDb, distance_km};
+use crate::parse::access::AccessParser;
 use crate::parse::sshd::{self, AttemptDedup};
 use crate::parse::web_error::WebErrorParser;
 use crate::parse::{
@@ -42,7 +42,7 @@ use crate::parse::{
     normalise_address, parse_ip,
 };
 use crate::rules::fields::{self, FieldRef, View, number_text};
-use crate::rules::matcher::parse_net;
+use crate::rules::matcher::{AnyOf, Matcher, QUICK_VALUES, fingerprint, parse_net};
 use crate::rules::{Correlation, GeoCheck, LineSource, RuleKind, RuleSet};
 
 /// Addresses, networks and users that no rule ever sees.
@@ -180,11 +180,18 @@ fn rel(time: i64) -> u32 {
     (time - EPOCH).clamp(1, i64::from(u32::MAX)) as u32
 }
 
-/// The window state of one key.
+/// The window state of one key. Stored (in snapshots) as [`StoredState`], where the inline
+/// `Few` is a `Count` like any other, so that the format does not depend on the split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredState", into = "StoredState")]
 enum KeyState {
-    /// Event times, sorted, at most as many as the condition needs. Boxed slices rather than
-    /// vectors: 16 bytes instead of 24 in every map entry, which is what a million keys multiply.
+    /// Event times, sorted, while there are at most [`FEW`] of them: held inline, because most
+    /// keys see a few events and an allocation per key (and a reallocation per event) cost more
+    /// than the count itself.
+    Few(Few),
+    /// Event times, sorted, at most as many as the condition needs, once more than [`FEW`].
+    /// Boxed slices rather than vectors: 16 bytes instead of 24 in every map entry, which is what
+    /// a million keys multiply.
     Count(Box<[u32]>),
     /// Distinct values with the time each was last seen.
     Values(Box<[(Key, u32)]>),
@@ -193,12 +200,92 @@ enum KeyState {
     /// For each rule of the correlation: the time it was last seen (temporal) or the start of
     /// the chain that reached it (temporal_ordered); 0 when none.
     Temporal(Box<[u32]>),
+    /// The same for up to [`FEW`] rules (a chain of two is the common one), inline.
+    TemporalFew(Few),
     /// `firebreak-rate` on an event count: held inline, no pointer to chase per line.
     Burst(Burst),
     /// `firebreak-rate` on a value count (distinct values per bucket).
     Rate(Box<Rate>),
     /// `firebreak-geo`: countries seen (oldest first) and the last location with its time.
     Geo(Box<GeoState>),
+}
+
+/// Up to [`FEW`] sorted event times, inline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Few {
+    len: u8,
+    times: [u32; FEW],
+}
+
+const FEW: usize = 4;
+
+impl Few {
+    fn times(&self) -> &[u32] {
+        self.times.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    fn times_mut(&mut self) -> &mut [u32] {
+        self.times.get_mut(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// The first [`FEW`] times of `times`.
+    fn from_slice(times: &[u32]) -> Few {
+        let mut few = Few { len: 0, times: [0; FEW] };
+        for (slot, time) in few.times.iter_mut().zip(times) {
+            *slot = *time;
+            few.len += 1;
+        }
+        few
+    }
+}
+
+/// [`KeyState`] as snapshots hold it: the same variants, with `Few` written as a `Count`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "KeyState")]
+enum StoredState {
+    Count(Box<[u32]>),
+    Values(Box<[(Key, u32)]>),
+    Sum(Box<[(u32, f64)]>),
+    Temporal(Box<[u32]>),
+    Burst(Burst),
+    Rate(Box<Rate>),
+    Geo(Box<GeoState>),
+}
+
+impl From<StoredState> for KeyState {
+    fn from(stored: StoredState) -> KeyState {
+        match stored {
+            StoredState::Count(times) if times.len() <= FEW => {
+                KeyState::Few(Few::from_slice(&times))
+            }
+            StoredState::Count(times) => KeyState::Count(times),
+            StoredState::Values(values) => KeyState::Values(values),
+            StoredState::Sum(items) => KeyState::Sum(items),
+            StoredState::Temporal(times) if times.len() <= FEW => {
+                KeyState::TemporalFew(Few::from_slice(&times))
+            }
+            StoredState::Temporal(times) => KeyState::Temporal(times),
+            StoredState::Burst(burst) => KeyState::Burst(burst),
+            StoredState::Rate(rate) => KeyState::Rate(rate),
+            StoredState::Geo(geo) => KeyState::Geo(geo),
+        }
+    }
+}
+
+impl From<KeyState> for StoredState {
+    fn from(state: KeyState) -> StoredState {
+        match state {
+            KeyState::Few(few) => StoredState::Count(few.times().into()),
+            KeyState::Count(times) => StoredState::Count(times),
+            KeyState::Values(values) => StoredState::Values(values),
+            KeyState::Sum(items) => StoredState::Sum(items),
+            KeyState::Temporal(times) => StoredState::Temporal(times),
+            KeyState::TemporalFew(few) => StoredState::Temporal(few.times().into()),
+            KeyState::Burst(burst) => StoredState::Burst(burst),
+            KeyState::Rate(rate) => StoredState::Rate(rate),
+            KeyState::Geo(geo) => StoredState::Geo(geo),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -230,10 +317,12 @@ struct Rate {
 impl KeyState {
     fn last_time(&self) -> u32 {
         match self {
+            KeyState::Few(few) => few.times().last().copied().unwrap_or(0),
             KeyState::Count(times) => times.last().copied().unwrap_or(0),
             KeyState::Values(values) => values.iter().map(|v| v.1).max().unwrap_or(0),
             KeyState::Sum(items) => items.iter().map(|i| i.0).max().unwrap_or(0),
             KeyState::Temporal(times) => times.iter().copied().max().unwrap_or(0),
+            KeyState::TemporalFew(few) => few.times().iter().copied().max().unwrap_or(0),
             KeyState::Burst(burst) => burst.last,
             KeyState::Rate(rate) => rate.last,
             KeyState::Geo(geo) => geo.seen,
@@ -266,17 +355,82 @@ const APP: LineSource = LineSource { product: "application", service: "", catego
 const LINE_SOURCES: [(&str, LineSource); 4] =
     [("sshd", SSHD), ("sudo", SUDO), ("syslog", SYSLOG), ("webserver", WEB)];
 
+/// A detection rule that may match the lines of a source, with what lets the scanner pass over
+/// it without reading the rule: the first of the slot masks its matcher needs
+/// (`Matcher::first_need`: all ruled out by the prefilters, no match) and the slots it requires
+/// (`Matcher::required_slots`: one absent, no match); and whether the slots' presence alone
+/// decides it (`Matcher::decided_by_presence`: all present, a match).
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    index: usize,
+    need: u32,
+    required: u32,
+    by_presence: bool,
+    /// A slot and the fingerprints of the values it must equal (`Matcher::quick_equality`;
+    /// `count` 0: none).
+    equal: (usize, [u128; QUICK_VALUES], usize),
+}
+
+impl Candidate {
+    fn new(index: usize, matcher: &Matcher) -> Candidate {
+        let mut equal = (0, [0; QUICK_VALUES], 0);
+        if let Some((slot, prints)) = matcher.quick_equality() {
+            for (place, print) in equal.1.iter_mut().zip(&prints) {
+                *place = *print;
+                equal.2 += 1;
+            }
+            equal.0 = slot;
+        }
+        Candidate {
+            index,
+            need: matcher.first_need(),
+            required: matcher.required_slots(),
+            by_presence: matcher.decided_by_presence(),
+            equal,
+        }
+    }
+
+    /// False when the line cannot match the rule, as far as the candidate tells without it.
+    fn may_match(&self, view: &View<'_>) -> bool {
+        if (self.need != 0 && self.need & !view.no_hits == 0) || self.required & !view.present != 0
+        {
+            return false;
+        }
+        let (slot, prints, count) = &self.equal;
+        if *count == 0 {
+            return true;
+        }
+        let value = view.slots.get(*slot).and_then(|v| v.as_deref());
+        value
+            .and_then(fingerprint)
+            .is_some_and(|print| prints.iter().take(*count).any(|p| *p == print))
+    }
+}
+
 /// A firing to be turned into a finding.
+#[derive(Debug)]
 struct Fire {
     rule: usize,
     key: Key,
-    /// The group as (ECS name, value) when it is not the rule's `group-by` over `key` (detection
-    /// and geo rules); built lazily otherwise, because most firings only update a finding.
-    group: Option<Vec<(String, String)>>,
+    /// Where the group as (ECS name, value) pairs comes from, built only when a finding is
+    /// opened: most firings only update one.
+    group: FireGroup,
     count: u64,
     /// What a suppressed repeat adds to the open finding's count.
     increment: u64,
     time: i64,
+}
+
+/// The group of a [`Fire`].
+#[derive(Debug)]
+enum FireGroup {
+    /// A correlation's: its `group-by` names over the values joined in the key.
+    Key,
+    /// A detection rule's that is a finding of its own: read from the line (see
+    /// [`detection_group`]).
+    Line,
+    /// Given (geo rules).
+    Given(Vec<(String, String)>),
 }
 
 /// The streaming scan engine over one rule set.
@@ -285,16 +439,19 @@ pub struct Scanner {
     rules: Arc<RuleSet>,
     config: ScanConfig,
     syslog: SyslogParser,
+    access: AccessParser,
     web_error: WebErrorParser,
     dedup: AttemptDedup,
     parse_stats: ParseStats,
     /// Detection rules per line source ([`LINE_SOURCES`]).
-    candidates: [Vec<usize>; LINE_SOURCES.len()],
+    candidates: [Vec<Candidate>; LINE_SOURCES.len()],
     /// Per line source, one automaton per slot holding every `contains` value of the
     /// candidate rules: one scan tells that none of them can match (most lines).
-    prefilters: [Vec<(usize, u32, AhoCorasick)>; LINE_SOURCES.len()],
+    prefilters: [Vec<(usize, u32, AnyOf)>; LINE_SOURCES.len()],
     needs_bytes: bool,
     windows: Vec<Map<KeyState>>,
+    /// Per rule, the decay factors of a `firebreak-rate` correlation (see [`decay_table`]).
+    decay: Vec<Box<[f64]>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
     keys: usize,
     open: HashMap<(usize, Key), usize, RandomState>,
@@ -305,6 +462,8 @@ pub struct Scanner {
     /// The detection rules that matched the last line fed (for explanations and scoring).
     last_matches: Vec<usize>,
     key_buf: String,
+    /// The firings of the line being evaluated (empty between lines; kept for its capacity).
+    fires: Vec<Fire>,
     /// Detection rules whose selections are recorded per line (for [`explain`]).
     explaining: Vec<usize>,
     last_explained: Vec<RuleMatch>,
@@ -313,16 +472,17 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, config: ScanConfig) -> Scanner {
-        let mut candidates: [Vec<usize>; LINE_SOURCES.len()] = Default::default();
+        let mut candidates: [Vec<Candidate>; LINE_SOURCES.len()] = Default::default();
         let mut needs_bytes = false;
         for (index, rule) in rules.rules.iter().enumerate() {
             match &rule.kind {
                 RuleKind::Detection { source, matcher, .. } => {
                     for (slot, (_, line_source)) in LINE_SOURCES.iter().enumerate() {
                         if source.admits(line_source, None)
+                            && matcher.can_match()
                             && let Some(list) = candidates.get_mut(slot)
                         {
-                            list.push(index);
+                            list.push(Candidate::new(index, matcher));
                         }
                     }
                     needs_bytes |= matcher.fields().contains(&FieldRef::Slot(fields::BYTES));
@@ -333,10 +493,21 @@ impl Scanner {
             }
         }
         let windows = vec![Map::default(); rules.rules.len()];
-        let prefilters = candidates.clone().map(|list| prefilters(&rules, &list));
+        let decay = rules
+            .rules
+            .iter()
+            .map(|rule| match &rule.kind {
+                RuleKind::Correlation(c) => decay_table(c),
+                RuleKind::Detection { .. } => Box::default(),
+            })
+            .collect();
+        let prefilters = candidates
+            .clone()
+            .map(|list| prefilters(&rules, &list.iter().map(|c| c.index).collect::<Vec<_>>()));
         Scanner {
             prefilters,
             syslog: SyslogParser::new(config.parse.time_zone.clone()),
+            access: AccessParser::default(),
             web_error: WebErrorParser::new(config.parse.time_zone.clone()),
             rules,
             config,
@@ -345,6 +516,7 @@ impl Scanner {
             candidates,
             needs_bytes,
             windows,
+            decay,
             keys: 0,
             open: HashMap::default(),
             findings: Vec::new(),
@@ -353,6 +525,7 @@ impl Scanner {
             next_sweep: 1 << 16,
             last_matches: Vec::new(),
             key_buf: String::new(),
+            fires: Vec::new(),
             explaining: Vec::new(),
             last_explained: Vec::new(),
             last_fields: Vec::new(),
@@ -458,7 +631,6 @@ impl Scanner {
         self.last_matches.clear();
         self.last_explained.clear();
         self.last_fields.clear();
-        let before = self.parse_stats;
         let text = match decode_line(line, self.config.parse.max_line_len, &mut self.parse_stats) {
             Ok(text) => text,
             Err(_) => {
@@ -466,10 +638,11 @@ impl Scanner {
                 return;
             }
         };
-        if self.parse_stats.invalid_utf8 != before.invalid_utf8 {
+        // `decode_line` copies exactly the lines that were not UTF-8 (lossy replacement).
+        if matches!(text, Cow::Owned(_)) {
             self.stats.invalid_utf8 += 1;
         }
-        if text.trim().is_empty() {
+        if text.chars().all(char::is_whitespace) {
             self.stats.ignored += 1;
             return;
         }
@@ -522,7 +695,7 @@ impl Scanner {
     }
 
     fn feed_access(&mut self, text: &str) {
-        let Some(record) = parse::access::parse(text) else {
+        let Some(record) = self.access.parse(text) else {
             self.stats.malformed += 1;
             return;
         };
@@ -646,7 +819,7 @@ impl Scanner {
         if let Some(prefilters) = self.prefilters.get(source) {
             for (slot, covers, automaton) in prefilters {
                 if let Some(value) = view.slots.get(*slot).and_then(|v| v.as_deref())
-                    && !automaton.is_match(value)
+                    && !automaton.occurs(value)
                 {
                     view.no_hits |= covers;
                 }
@@ -674,7 +847,9 @@ impl Scanner {
                 }
             }
         }
-        let mut fires = Vec::new();
+        // Kept across lines, so that a firing allocates nothing.
+        let mut fires = std::mem::take(&mut self.fires);
+        fires.clear();
         // Taken out for the loop (the rule set is shared, the lists are ours) and put back.
         let taken = match self.candidates.get_mut(source) {
             Some(list) => std::mem::take(list),
@@ -686,16 +861,26 @@ impl Scanner {
                     RuleKind::Detection { source, .. } => source.admits(&APP, category),
                     RuleKind::Correlation(_) => false,
                 })
-                .map(|(i, _)| i)
+                .map(|(index, _)| Candidate {
+                    index,
+                    need: 0,
+                    required: 0,
+                    by_presence: false,
+                    equal: (0, [0; QUICK_VALUES], 0),
+                })
                 .collect::<Vec<_>>(),
         };
         let candidates = &taken;
-        for &index in candidates {
+        for candidate in candidates {
+            if !candidate.may_match(view) {
+                continue;
+            }
+            let (index, by_presence) = (candidate.index, candidate.by_presence);
             let Some(rule) = rules.rules.get(index) else { continue };
             let RuleKind::Detection { matcher, generate, group, geo, .. } = &rule.kind else {
                 continue;
             };
-            if !matcher.matches(view) {
+            if !by_presence && !matcher.matches(view) {
                 continue;
             }
             self.stats.matches += 1;
@@ -705,24 +890,10 @@ impl Scanner {
                     fires.push(fire);
                 }
             } else if *generate {
-                let group = if group.is_empty() {
-                    default_group(view)
-                } else {
-                    group
-                        .iter()
-                        .map(|f| {
-                            (
-                                f.name().to_owned(),
-                                view.get(f).map(Cow::into_owned).unwrap_or_default(),
-                            )
-                        })
-                        .collect()
-                };
-                let key = join_key(group.iter().map(|(_, v)| v.as_str()));
                 fires.push(Fire {
                     rule: index,
-                    key,
-                    group: Some(group),
+                    key: detection_key(group, view),
+                    group: FireGroup::Line,
                     count: weight,
                     increment: weight,
                     time,
@@ -756,7 +927,14 @@ impl Scanner {
                     continue;
                 }
                 let key = fire.key.clone();
-                let explicit = fire.group.clone();
+                let explicit = match &fire.group {
+                    FireGroup::Key => None,
+                    FireGroup::Line => Some(match rules.rules.get(rule).map(|r| &r.kind) {
+                        Some(RuleKind::Detection { group, .. }) => detection_group(group, view),
+                        _ => Vec::new(),
+                    }),
+                    FireGroup::Given(group) => Some(group.clone()),
+                };
                 let names: &[FieldRef] = match rules.rules.get(rule).map(|r| &r.kind) {
                     Some(RuleKind::Correlation(c)) => &c.group_by,
                     _ => &[],
@@ -772,9 +950,10 @@ impl Scanner {
             done = end;
             rounds += 1;
         }
-        for fire in fires {
-            self.record(&rules, fire, view.raw);
+        for fire in fires.drain(..) {
+            self.record(&rules, fire, view);
         }
+        self.fires = fires;
         if self.stats.lines >= self.next_sweep {
             self.sweep();
             // Amortised: a sweep visits every key, so the next one waits at least as many lines.
@@ -807,24 +986,46 @@ impl Scanner {
     ) {
         let Some(rule) = rules.rules.get(index) else { return };
         let RuleKind::Correlation(c) = &rule.kind else { return };
-        // The key is built in a buffer kept across lines: no allocation unless the key is new.
-        let mut key = std::mem::take(&mut self.key_buf);
-        key.clear();
-        for (i, field) in c.group_by.iter().enumerate() {
-            let Some(value) = input.get(field) else {
-                self.key_buf = key;
-                return;
-            };
-            if i > 0 {
-                key.push('\u{1f}');
+        // The key is built in a buffer kept across lines (no allocation unless the key is new),
+        // or, for one field, borrowed: the line's value, or the key of the firing that feeds
+        // this correlation (what splitting and joining it again would give when it holds no
+        // separator).
+        let mut buf = std::mem::take(&mut self.key_buf);
+        buf.clear();
+        let key: &str = match (&input, c.group_by.as_slice()) {
+            (Input::View(view), [FieldRef::Slot(slot)]) => {
+                match view.slots.get(*slot).and_then(|v| v.as_deref()) {
+                    Some(value) => value,
+                    None => {
+                        self.key_buf = buf;
+                        return;
+                    }
+                }
             }
-            key.push_str(&value);
-        }
+            (Input::Keyed([name], key), [field])
+                if name.name() == field.name() && !key.contains('\u{1f}') =>
+            {
+                key
+            }
+            _ => {
+                for (i, field) in c.group_by.iter().enumerate() {
+                    let Some(value) = input.get(field) else {
+                        self.key_buf = buf;
+                        return;
+                    };
+                    if i > 0 {
+                        buf.push('\u{1f}');
+                    }
+                    buf.push_str(&value);
+                }
+                &buf
+            }
+        };
         let value = match &c.field {
             Some(field) => match input.get(field) {
                 Some(value) => Some(value),
                 None => {
-                    self.key_buf = key;
+                    self.key_buf = buf;
                     return;
                 }
             },
@@ -832,7 +1033,7 @@ impl Scanner {
         };
         let fired = 'fired: {
             let Some(window) = self.windows.get_mut(index) else { break 'fired None };
-            let state = match window.get_mut(key.as_str()) {
+            let state = match window.get_mut(key) {
                 Some(state) => state,
                 None => {
                     if self.keys >= self.config.max_keys {
@@ -840,23 +1041,24 @@ impl Scanner {
                         break 'fired None;
                     }
                     self.keys += 1;
-                    window.entry(Key::from(key.as_str())).or_insert_with(|| initial_state(c))
+                    window.entry(Key::from(key)).or_insert_with(|| initial_state(c))
                 }
             };
             let position = c.rules.iter().position(|r| *r == from).unwrap_or(0);
-            step(c, state, position, value.as_deref(), time, weight)
+            let decay = self.decay.get(index).map_or(&[][..], |d| &d[..]);
+            step(c, decay, state, position, value.as_deref(), time, weight)
         };
         if let Some(count) = fired {
             fires.push(Fire {
                 rule: index,
-                key: Key::from(key.as_str()),
-                group: None,
+                key: Key::from(key),
+                group: FireGroup::Key,
                 count,
                 increment: weight,
                 time,
             });
         }
-        self.key_buf = key;
+        self.key_buf = buf;
     }
 
     /// A `firebreak-geo` rule matched: fires when the country is new for the group, or the
@@ -919,10 +1121,18 @@ impl Scanner {
                 fired
             }
         };
-        fired.then_some(Fire { rule: index, key, group: Some(group), count: 1, increment: 1, time })
+        fired.then_some(Fire {
+            rule: index,
+            key,
+            group: FireGroup::Given(group),
+            count: 1,
+            increment: 1,
+            time,
+        })
     }
 
-    fn record(&mut self, rules: &RuleSet, fire: Fire, raw: &str) {
+    fn record(&mut self, rules: &RuleSet, fire: Fire, view: &View<'_>) {
+        let raw = view.raw;
         let Some(rule) = rules.rules.get(fire.rule) else { return };
         let at = Timestamp::from_second(fire.time).unwrap_or(Timestamp::UNIX_EPOCH);
         let open_key = (fire.rule, fire.key.clone());
@@ -943,12 +1153,13 @@ impl Scanner {
             self.stats.findings_refused += 1;
             return;
         }
+        let count = fire.count;
         self.findings.push(Finding {
             rule_id: rule.id.clone(),
             title: rule.title.clone(),
             severity: rule.severity,
-            group: fire_group(rules, &fire).into_iter().collect(),
-            count: fire.count,
+            group: fire_group(rules, fire, view).into_iter().collect(),
+            count,
             first_seen: at,
             last_seen: at,
             sample: vec![raw.to_owned()],
@@ -992,7 +1203,7 @@ impl Scanner {
 /// The combined `contains` automatons of some detection rules, per slot (see `View::no_hits`),
 /// with the slots each one rules out. The path and query are parts of `url.original`, which the
 /// static sources always set, so their values join its automaton: one scan for all three.
-fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AhoCorasick)> {
+fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AnyOf)> {
     let mut values: BTreeMap<usize, (u32, Vec<String>)> = BTreeMap::new();
     for &index in candidates {
         if let Some(RuleKind::Detection { matcher, .. }) = rules.rules.get(index).map(|r| &r.kind) {
@@ -1010,23 +1221,18 @@ fn prefilters(rules: &RuleSet, candidates: &[usize]) -> Vec<(usize, u32, AhoCora
     values
         .into_iter()
         .filter_map(|(slot, (covers, patterns))| {
-            let automaton = aho_corasick::AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&patterns)
-                .ok()?;
-            Some((slot, covers, automaton))
+            Some((slot, covers, AnyOf::new(&patterns, false).ok()?))
         })
         .collect()
 }
 
 /// The group of a firing as (ECS name, value) pairs.
-fn fire_group(rules: &RuleSet, fire: &Fire) -> Vec<(String, String)> {
-    if let Some(group) = &fire.group {
-        return group.clone();
-    }
-    match rules.rules.get(fire.rule).map(|r| &r.kind) {
-        Some(RuleKind::Correlation(c)) => c
+fn fire_group(rules: &RuleSet, fire: Fire, view: &View<'_>) -> Vec<(String, String)> {
+    let kind = rules.rules.get(fire.rule).map(|r| &r.kind);
+    match (fire.group, kind) {
+        (FireGroup::Given(group), _) => group,
+        (FireGroup::Line, Some(RuleKind::Detection { group, .. })) => detection_group(group, view),
+        (FireGroup::Key, Some(RuleKind::Correlation(c))) => c
             .group_by
             .iter()
             .zip(fire.key.split('\u{1f}'))
@@ -1034,6 +1240,35 @@ fn fire_group(rules: &RuleSet, fire: &Fire) -> Vec<(String, String)> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The group of a finding of a detection rule: its `firebreak-group` fields (empty text when
+/// the line has none), else the first of `source.ip`, `source.address`, `user.name` it has.
+fn detection_group(group: &[FieldRef], view: &View<'_>) -> Vec<(String, String)> {
+    if group.is_empty() {
+        return default_group(view);
+    }
+    group
+        .iter()
+        .map(|f| (f.name().to_owned(), view.get(f).map(Cow::into_owned).unwrap_or_default()))
+        .collect()
+}
+
+/// The key of [`detection_group`]'s values, built from the line without owning them.
+fn detection_key(group: &[FieldRef], view: &View<'_>) -> Key {
+    if group.is_empty() {
+        return default_slot(view).map(|(_, value)| Key::from(value)).unwrap_or_default();
+    }
+    let mut key = Key::default();
+    for (i, field) in group.iter().enumerate() {
+        if i > 0 {
+            key.push('\u{1f}');
+        }
+        if let Some(value) = view.get(field) {
+            key.push_str(&value);
+        }
+    }
+    key
 }
 
 /// The key of a group: its values joined by U+001F.
@@ -1090,9 +1325,14 @@ fn initial_state(c: &Correlation) -> KeyState {
         CorrelationType::ValueCount => KeyState::Values(Box::default()),
         CorrelationType::ValueSum | CorrelationType::ValueAvg => KeyState::Sum(Box::default()),
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
-            KeyState::Temporal(vec![0; c.rules.len()].into_boxed_slice())
+            if c.rules.len() <= FEW {
+                // At most FEW (4): the length fits a u8.
+                KeyState::TemporalFew(Few { len: c.rules.len() as u8, times: [0; FEW] })
+            } else {
+                KeyState::Temporal(vec![0; c.rules.len()].into_boxed_slice())
+            }
         }
-        _ => KeyState::Count(Box::default()),
+        _ => KeyState::Few(Few { len: 0, times: [0; FEW] }),
     }
 }
 
@@ -1107,17 +1347,44 @@ fn edit<T>(items: &mut Box<[T]>, grow: usize, change: impl FnOnce(&mut Vec<T>)) 
 }
 
 /// Folds a finished bucket into the normal rate (and decays it through `gaps` empty ones).
-fn learn(normal: f64, buckets: u32, finished: f64, gaps: i64, alpha: f64) -> (f64, u32) {
+/// `decay` holds `(1 - alpha)^g` for every `g` up to [`MAX_GAPS`] (see [`decay_table`]).
+fn learn(
+    normal: f64,
+    buckets: u32,
+    finished: f64,
+    gaps: i64,
+    alpha: f64,
+    decay: &[f64],
+) -> (f64, u32) {
     let mut normal =
         if buckets == 0 { finished } else { alpha * finished + (1.0 - alpha) * normal };
-    let gaps = gaps.clamp(0, 1000) as i32;
-    normal *= (1.0 - alpha).powi(gaps);
+    let gaps = gaps.clamp(0, MAX_GAPS) as i32;
+    if gaps > 0 {
+        // `powi(0)` is exactly 1: skipped.
+        normal *= match decay.get(gaps as usize) {
+            Some(factor) => *factor,
+            None => (1.0 - alpha).powi(gaps),
+        };
+    }
     (normal, buckets.saturating_add(1 + gaps as u32))
 }
 
+/// The most empty buckets a rate decays through at once.
+const MAX_GAPS: i64 = 1000;
+
+/// `(1 - alpha)^g` for `g` in `0..=MAX_GAPS`, computed by the very `powi` that `learn` would call
+/// (so the figures are the same to the bit): a table lookup instead of a `powi` call on each new
+/// bucket of each key, which showed in profiles of access logs (one rate key per client).
+fn decay_table(c: &Correlation) -> Box<[f64]> {
+    let Some(spec) = c.rate else { return Box::default() };
+    (0..=MAX_GAPS as i32).map(|g| (1.0 - spec.alpha).powi(std::hint::black_box(g))).collect()
+}
+
 /// Adds one input to a key's state; returns the correlation's value when it fires.
+#[allow(clippy::too_many_arguments)]
 fn step(
     c: &Correlation,
+    decay: &[f64],
     state: &mut KeyState,
     position: usize,
     value: Option<&str>,
@@ -1128,6 +1395,36 @@ fn step(
     let span = u32::try_from(c.timespan).unwrap_or(u32::MAX);
     let start = now.saturating_sub(span);
     match state {
+        KeyState::Few(few) => {
+            let keep = c.needed();
+            let adds = usize::try_from(weight).unwrap_or(usize::MAX).min(keep);
+            if keep > FEW && usize::from(few.len).saturating_add(adds) > FEW {
+                // Out of inline room: the boxed form from here on (it never shrinks back).
+                *state = KeyState::Count(few.times().into());
+                return step(c, decay, state, position, value, time, weight);
+            }
+            // The same steps as `Count` below, in place: the length stays within `FEW`.
+            for _ in 0..adds {
+                let len = usize::from(few.len);
+                let at = few.times().partition_point(|t| *t <= now);
+                if len >= keep {
+                    if at == 0 {
+                        break;
+                    }
+                    few.times.copy_within(1..at, 0);
+                    if let Some(slot) = few.times.get_mut(at - 1) {
+                        *slot = now;
+                    }
+                } else {
+                    few.times.copy_within(at..len, at + 1);
+                    if let Some(slot) = few.times.get_mut(at) {
+                        *slot = now;
+                    }
+                    few.len += 1;
+                }
+            }
+            count_fires(c, few.times(), now, span)
+        }
         KeyState::Count(times) => {
             let keep = c.needed();
             for _ in 0..weight.min(keep as u64) {
@@ -1146,10 +1443,7 @@ fn step(
                     edit(times, 1, |times| times.insert(at, now));
                 }
             }
-            let newest = times.last().copied().unwrap_or(now);
-            let from = newest.saturating_sub(span);
-            let count = times.iter().filter(|t| **t >= from).count();
-            (now >= from && c.condition_holds(count as f64)).then_some(count as u64)
+            count_fires(c, times, now, span)
         }
         KeyState::Values(values) => {
             let value = value?;
@@ -1187,35 +1481,8 @@ fn step(
             };
             c.condition_holds(value).then_some(value.max(0.0) as u64)
         }
-        KeyState::Temporal(times) => {
-            if c.kind == CorrelationType::TemporalOrdered {
-                if position == 0 {
-                    if let Some(first) = times.first_mut() {
-                        *first = now;
-                    }
-                } else {
-                    let previous = times.get(position - 1).copied().unwrap_or(0);
-                    if previous != 0
-                        && previous >= start
-                        && let Some(slot) = times.get_mut(position)
-                    {
-                        *slot = previous;
-                    }
-                }
-                let last = times.last().copied().unwrap_or(0);
-                if last != 0 && last >= start && position + 1 == times.len() {
-                    times.iter_mut().for_each(|t| *t = 0);
-                    return Some(c.rules.len() as u64);
-                }
-                None
-            } else {
-                if let Some(slot) = times.get_mut(position) {
-                    *slot = (*slot).max(now);
-                }
-                let all = times.iter().all(|t| *t != 0 && *t >= start);
-                all.then_some(c.rules.len() as u64)
-            }
-        }
+        KeyState::Temporal(times) => temporal_step(c, times, position, now, start),
+        KeyState::TemporalFew(few) => temporal_step(c, few.times_mut(), position, now, start),
         KeyState::Burst(burst) => {
             let spec = c.rate?;
             let bucket =
@@ -1230,6 +1497,7 @@ fn step(
                         f64::from(burst.count),
                         gaps,
                         spec.alpha,
+                        decay,
                     );
                     burst.normal = normal as f32;
                     burst.buckets = u16::try_from(buckets).unwrap_or(u16::MAX);
@@ -1257,14 +1525,15 @@ fn step(
                     let finished = rate.values.len() as f64;
                     let gaps = bucket - rate.bucket - 1;
                     (rate.normal, rate.buckets) =
-                        learn(rate.normal, rate.buckets, finished, gaps, spec.alpha);
+                        learn(rate.normal, rate.buckets, finished, gaps, spec.alpha, decay);
                 }
                 rate.bucket = bucket;
                 rate.values.clear();
             } else if bucket < rate.bucket {
                 return None;
             }
-            if rate.values.len() < 100_000 && !rate.values.contains(value) {
+            if rate.values.len() < 100_000 {
+                // One hash: inserting a value already held leaves the set as it is.
                 rate.values.insert(Key::from(value));
             }
             let current = rate.values.len() as f64;
@@ -1279,14 +1548,67 @@ fn step(
     }
 }
 
+/// A temporal correlation's step over its per-rule times (boxed or inline).
+fn temporal_step(
+    c: &Correlation,
+    times: &mut [u32],
+    position: usize,
+    now: u32,
+    start: u32,
+) -> Option<u64> {
+    if c.kind == CorrelationType::TemporalOrdered {
+        if position == 0 {
+            if let Some(first) = times.first_mut() {
+                *first = now;
+            }
+        } else {
+            let previous = times.get(position - 1).copied().unwrap_or(0);
+            if previous != 0
+                && previous >= start
+                && let Some(slot) = times.get_mut(position)
+            {
+                *slot = previous;
+            }
+        }
+        let last = times.last().copied().unwrap_or(0);
+        if last != 0 && last >= start && position + 1 == times.len() {
+            times.iter_mut().for_each(|t| *t = 0);
+            return Some(c.rules.len() as u64);
+        }
+        None
+    } else {
+        if let Some(slot) = times.get_mut(position) {
+            *slot = (*slot).max(now);
+        }
+        let all = times.iter().all(|t| *t != 0 && *t >= start);
+        all.then_some(c.rules.len() as u64)
+    }
+}
+
+/// An event count's value over sorted times, when its condition holds: the times within the
+/// timespan before the newest, if the event just added (`now`) is among them.
+fn count_fires(c: &Correlation, times: &[u32], now: u32, span: u32) -> Option<u64> {
+    let newest = times.last().copied().unwrap_or(now);
+    let from = newest.saturating_sub(span);
+    let count = times.iter().filter(|t| **t >= from).count();
+    (now >= from && c.condition_holds(count as f64)).then_some(count as u64)
+}
+
 fn default_group(view: &View<'_>) -> Vec<(String, String)> {
+    match default_slot(view) {
+        Some((name, value)) => vec![(name.to_owned(), value.to_owned())],
+        None => Vec::new(),
+    }
+}
+
+/// The field a detection finding is grouped by when its rule names none, and its value.
+fn default_slot<'v>(view: &'v View<'_>) -> Option<(&'static str, &'v str)> {
     for slot in [fields::SOURCE_IP, fields::SOURCE_ADDRESS, fields::USER] {
         if let Some(value) = view.slots.get(slot).and_then(|s| s.as_deref()) {
-            let name = fields::SLOTS.get(slot).copied().unwrap_or("?");
-            return vec![(name.to_owned(), value.to_owned())];
+            return Some((fields::SLOTS.get(slot).copied().unwrap_or("?"), value));
         }
     }
-    Vec::new()
+    None
 }
 
 fn syslog_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, source: &'static str) {
@@ -1327,7 +1649,7 @@ fn ssh_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, message: &sshd::SshM
 /// is already canonical — Rust's parser refuses leading zeros — so it is borrowed without the
 /// formatting round trip `normalise_address` needs for IPv6.
 fn address_text(text: &str) -> (Cow<'_, str>, bool) {
-    if text.parse::<std::net::Ipv4Addr>().is_ok() {
+    if parse::is_ipv4(text) {
         return (Cow::Borrowed(text), true);
     }
     let is_ip = parse_ip(text).is_some();
@@ -1433,5 +1755,39 @@ mod size_tests {
     fn key_state_stays_small() {
         assert!(std::mem::size_of::<super::KeyState>() <= 24);
         assert!(std::mem::size_of::<super::Key>() <= 24);
+    }
+
+    proptest::proptest! {
+        /// The decay table gives what `powi` gives, to the bit.
+        #[test]
+        fn the_decay_table_is_powi(
+            alpha in 0.01f64..=1.0, gaps in 0i64..1200, normal in 0.0f64..1e6, finished in 0.0f64..1e6
+        ) {
+            let table: Vec<f64> =
+                (0..=super::MAX_GAPS as i32).map(|g| (1.0 - alpha).powi(std::hint::black_box(g))).collect();
+            let with = super::learn(normal, 3, finished, gaps, alpha, &table);
+            let without = super::learn(normal, 3, finished, gaps, alpha, &[]);
+            proptest::prop_assert_eq!(with.0.to_bits(), without.0.to_bits());
+            proptest::prop_assert_eq!(with.1, without.1);
+        }
+    }
+
+    /// A count (and a temporal chain) held inline is written to snapshots as any is, and read
+    /// back inline.
+    #[test]
+    fn inline_counts_are_stored_as_counts() {
+        use super::{FEW, Few, KeyState};
+        let few = KeyState::Few(Few { len: 2, times: [5, 9, 0, 0] });
+        let json = serde_json::to_string(&few).unwrap();
+        assert_eq!(json, r#"{"Count":[5,9]}"#);
+        assert_eq!(serde_json::from_str::<KeyState>(&json).unwrap(), few);
+        let many: Vec<u32> = (1..=FEW as u32 + 1).collect();
+        let json = serde_json::to_string(&many).unwrap();
+        let read: KeyState = serde_json::from_str(&format!(r#"{{"Count":{json}}}"#)).unwrap();
+        assert_eq!(read, KeyState::Count(many.into_boxed_slice()));
+        let pair = KeyState::TemporalFew(Few { len: 2, times: [7, 0, 0, 0] });
+        let json = serde_json::to_string(&pair).unwrap();
+        assert_eq!(json, r#"{"Temporal":[7,0]}"#);
+        assert_eq!(serde_json::from_str::<KeyState>(&json).unwrap(), pair);
     }
 }

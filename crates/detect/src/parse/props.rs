@@ -198,3 +198,45 @@ fn invalid_utf8_is_replaced_parsed_and_counted() {
     assert_eq!(parser.stats().invalid_utf8, 2);
     assert_eq!(parser.stats().events, 2);
 }
+
+proptest! {
+    /// The quick IPv4 check agrees with the standard parser.
+    #[test]
+    fn is_ipv4_agrees_with_the_standard_parser(text in "[0-9.a+ ]{0,17}") {
+        prop_assert_eq!(super::is_ipv4(&text), text.parse::<std::net::Ipv4Addr>().is_ok());
+    }
+
+    /// … and on text shaped like addresses (parts over 255, leading zeros, parts missing).
+    #[test]
+    fn is_ipv4_agrees_on_near_addresses(parts in proptest::collection::vec("0{0,2}[0-9]{1,3}", 2..6)) {
+        let text = parts.join(".");
+        prop_assert_eq!(super::is_ipv4(&text), text.parse::<std::net::Ipv4Addr>().is_ok());
+    }
+}
+
+#[test]
+fn is_ipv4_on_the_edges() {
+    for text in [
+        "0.0.0.0",
+        "255.255.255.255",
+        "1.2.3.4",
+        "10.0.0.1",
+        "256.1.1.1",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "1..2.3",
+        ".1.2.3",
+        "1.2.3.",
+        "1.2.3.04",
+        "1000.1.1.1",
+        "1.2.3.4 ",
+        "+1.2.3.4",
+        "",
+        "a.b.c.d",
+        "001.1.1.1",
+        "0.0.0.00",
+    ] {
+        assert_eq!(super::is_ipv4(text), text.parse::<std::net::Ipv4Addr>().is_ok(), "{text}");
+    }
+}

@@ -291,8 +291,24 @@ impl AttemptDedup {
 
 const FROM: &str = " from ";
 
-/// Built once: constructing a searcher per line costs more than the search.
+/// Built once: constructing a searcher per line costs more than the search (which is also why
+/// the hot paths below search with these and memchr rather than `str::find` with a `&str`).
 static FROM_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(FROM));
+static PORT_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(" port "));
+static PORT_FINDER_REV: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(" port "));
+
+/// The first ` port ` in `text`.
+fn find_port(text: &str) -> Option<usize> {
+    PORT_FINDER.find(text.as_bytes())
+}
+
+/// The first `: ` in `text`.
+fn find_colon_space(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b':', bytes).find(|&at| bytes.get(at + 1) == Some(&b' '))
+}
 
 /// Reads one sshd message (the syslog message part). `None` when it is not one this parser
 /// knows; such lines are normal (session opened, key exchange details…).
@@ -500,8 +516,8 @@ fn parse_body(text: &str) -> Option<SshMessage<'_>> {
 
 /// `password for [invalid user ]U from A port P ssh2[: info]`.
 fn auth_result(kind: SshKind, rest: &str) -> Option<SshMessage<'_>> {
-    // The method is one word (`password`, `keyboard-interactive/pam`); a char search is memchr.
-    let space = rest.find(' ')?;
+    // The method is one word (`password`, `keyboard-interactive/pam`).
+    let space = memchr::memchr(b' ', rest.as_bytes())?;
     let (method, rest) = (&rest[..space], rest[space..].strip_prefix(" for ")?);
     if method.is_empty() {
         return None;
@@ -572,7 +588,7 @@ fn valid_tail(tail: &str, allow_info: bool) -> Option<(Option<u16>, Option<&str>
 }
 
 fn split_token(text: &str) -> (&str, &str) {
-    match text.find(' ') {
+    match memchr::memchr(b' ', text.as_bytes()) {
         Some(at) => (&text[..at], &text[at..]),
         None => (text, ""),
     }
@@ -593,13 +609,13 @@ fn address_port_tail(text: &str) -> Option<(&str, Option<u16>, &str)> {
         }
     }
     let mut port = None;
-    if let Some(at) = text.rfind(" port ")
+    if let Some(at) = PORT_FINDER_REV.rfind(text.as_bytes())
         && let Ok(number) = text[at + 6..].parse::<u16>()
     {
         port = Some(number);
         text = &text[..at];
     }
-    let (head, address) = match text.rfind(' ') {
+    let (head, address) = match memchr::memrchr(b' ', text.as_bytes()) {
         Some(at) => (&text[..at], &text[at + 1..]),
         None => ("", text),
     };
@@ -663,14 +679,14 @@ fn max_attempts(rest: &str) -> Option<SshMessage<'_>> {
 fn received_disconnect(rest: &str) -> Option<SshMessage<'_>> {
     // An IPv6 address holds colons, so the address ends at ` port N:` (OpenSSH ≥ 7.3) or, in
     // the older format without a port, at the `: ` before the reason code.
-    let (head, tail) = match rest.find(" port ") {
+    let (head, tail) = match find_port(rest) {
         Some(at) => {
             let after = &rest[at + 6..];
-            let colon = after.find(':')?;
+            let colon = memchr::memchr(b':', after.as_bytes())?;
             (&rest[..at + 6 + colon], &after[colon + 1..])
         }
         None => {
-            let at = rest.find(": ")?;
+            let at = find_colon_space(rest)?;
             (&rest[..at], &rest[at + 1..])
         }
     };
@@ -693,8 +709,8 @@ fn closed(kind: SshKind, rest: &str) -> Option<SshMessage<'_>> {
     let mut m = SshMessage::new(kind);
     let mut rest = rest;
     // `…port 22: reason` (Disconnecting ones carry a reason).
-    if let Some(at) = rest.find(": ")
-        && (rest[..at].contains(" port ") || !rest[..at].contains(' '))
+    if let Some(at) = find_colon_space(rest)
+        && (find_port(&rest[..at]).is_some() || !rest[..at].contains(' '))
     {
         m.detail = Some(&rest[at + 2..]);
         rest = &rest[..at];
@@ -729,7 +745,7 @@ fn disconnecting_user(rest: &str) -> Option<SshMessage<'_>> {
     };
     // The reason follows the first ` port N: `.
     let mut search = 0;
-    while let Some(found) = rest[search..].find(" port ") {
+    while let Some(found) = find_port(&rest[search..]) {
         let at = search + found;
         let after = &rest[at + 6..];
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();

@@ -67,16 +67,31 @@ impl SyslogLine<'_> {
     }
 }
 
-/// Reads syslog envelopes; keeps the local-time cache between lines.
+/// Reads syslog envelopes; keeps the local-time cache and the last timestamp between lines.
 #[derive(Debug, Clone)]
 pub struct SyslogParser {
     local: LocalTime,
+    last: Option<LastStamp>,
 }
+
+/// The last RFC 3164 timestamp read: its text, the `now` it was placed against, and the instant.
+/// A log written in order repeats its timestamp on many lines (every line of a busy second), and
+/// the same text before a space always reads the same (the reader never takes a space after the
+/// seconds), so comparing at most 40 bytes replaces the month, digits and calendar work.
+#[derive(Debug, Clone, Copy)]
+struct LastStamp {
+    text: [u8; LAST_STAMP_MAX],
+    len: usize,
+    now: Timestamp,
+    at: Timestamp,
+}
+
+const LAST_STAMP_MAX: usize = 40;
 
 impl SyslogParser {
     /// `zone` is the zone of timestamps written without an offset.
     pub fn new(zone: TimeZone) -> SyslogParser {
-        SyslogParser { local: LocalTime::new(zone) }
+        SyslogParser { local: LocalTime::new(zone), last: None }
     }
 
     /// Reads an RFC 3164 or RFC 5424 line. Year-less times are placed relative to `now`.
@@ -119,11 +134,33 @@ impl SyslogParser {
         cursor: &mut Cursor<'_>,
         now: Timestamp,
     ) -> Result<Timestamp, ParseError> {
-        match cursor.peek() {
+        let start = cursor.pos;
+        if let Some(last) = &self.last
+            && last.now == now
+            && let (Some(text), Some(seen)) =
+                (last.text.get(..last.len), cursor.bytes.get(start..start + last.len))
+            && text == seen
+            && cursor.bytes.get(start + last.len) == Some(&b' ')
+        {
+            cursor.pos = start + last.len;
+            return Ok(last.at);
+        }
+        let at = match cursor.peek() {
             Some(b'0'..=b'9') => read_iso(cursor, &mut self.local),
             _ => read_bsd(cursor, &mut self.local, now),
         }
-        .ok_or(ParseError::BadTimestamp)
+        .ok_or(ParseError::BadTimestamp)?;
+        let len = cursor.pos - start;
+        if cursor.peek() == Some(b' ')
+            && let (Some(seen), true) = (cursor.bytes.get(start..cursor.pos), len <= LAST_STAMP_MAX)
+        {
+            let mut text = [0; LAST_STAMP_MAX];
+            if let Some(place) = text.get_mut(..len) {
+                place.copy_from_slice(seen);
+                self.last = Some(LastStamp { text, len, now, at });
+            }
+        }
+        Ok(at)
     }
 
     fn parse_5424<'a>(
@@ -263,7 +300,7 @@ pub(crate) fn read_iso(cursor: &mut Cursor<'_>, local: &mut LocalTime) -> Option
 fn parse_header(rest: &str) -> SyslogLine<'_> {
     let mut host = None;
     let mut rest = rest;
-    let first_end = rest.find(' ').unwrap_or(rest.len());
+    let first_end = memchr::memchr(b' ', rest.as_bytes()).unwrap_or(rest.len());
     let first = &rest[..first_end];
     if !looks_like_tag(first) && first_end < rest.len() {
         host = Some(first);
@@ -311,7 +348,7 @@ fn read_tag(rest: &str) -> Option<(Option<&str>, Option<u32>, &str)> {
     let mut pid = None;
     let mut after = &rest[end..];
     if let Some(inner) = after.strip_prefix('[') {
-        let close = inner.find(']')?;
+        let close = memchr::memchr(b']', inner.as_bytes())?;
         pid = inner[..close].parse().ok();
         after = &inner[close + 1..];
         after = after.strip_prefix(':').unwrap_or(after);
@@ -443,6 +480,42 @@ mod tests {
             (Some("host"), Some("nginx"), Some(983485))
         );
         assert_eq!(line.timestamp, None);
+    }
+
+    proptest::proptest! {
+        /// A parser that has read other lines (and kept the last timestamp) reads each line as
+        /// a fresh parser does.
+        #[test]
+        fn the_last_timestamp_changes_nothing(
+            picks in proptest::collection::vec((0usize..12, 0usize..4, 0usize..3), 1..40)
+        ) {
+            let stamps = [
+                "Feb 25 14:34:10",
+                "Feb 25 14:34:10.250",
+                "Feb 25 14:34:1",
+                "Feb 25 2004 14:34:10",
+                "Feb 25 14:34:11",
+                "Feb 5 14:34:10",
+                "Feb  5 14:34:10",
+                "2005-02-25T14:34:10",
+                "2005-02-25T14:34:10Z",
+                "2005-02-25T14:34:10+01:00",
+                "Feb 25 14:34:10:",
+                "Dec 31 23:59:59",
+            ];
+            let tails = [" host sshd[1]: x", "  host sshd[1]: x", "host sshd[1]: x", ".5 h p: x"];
+            let nows = [
+                now(),
+                Timestamp::from_second(1_104_537_600).unwrap(),
+                Timestamp::from_second(1_109_289_600).unwrap(),
+            ];
+            let mut kept = SyslogParser::new(cet());
+            for (stamp, tail, at) in picks {
+                let line = format!("{}{}", stamps[stamp], tails[tail]);
+                let fresh = SyslogParser::new(cet()).parse(&line, nows[at]);
+                proptest::prop_assert_eq!(kept.parse(&line, nows[at]), fresh, "{}", line);
+            }
+        }
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub const SLOTS: &[&str] = &[
 
 pub const SLOT_COUNT: usize = 23;
 const _: () = assert!(SLOTS.len() == SLOT_COUNT);
+// Masks of slots are `u32`s.
+const _: () = assert!(SLOT_COUNT <= 32);
 
 pub const ACTION: usize = 0;
 pub const OUTCOME: usize = 1;
@@ -161,16 +163,20 @@ pub struct View<'a> {
     /// Slots (bit = slot index) in which no `contains` value of any candidate rule occurs, as
     /// found by one combined scan per slot (see `Scanner`): such tests are false at once.
     pub no_hits: u32,
+    /// Slots (bit = slot index) that hold a value, kept by [`View::set`] and
+    /// [`View::from_event`]: the scanner passes over a rule that needs a slot the line lacks.
+    pub present: u32,
 }
 
 impl<'a> View<'a> {
     pub fn new(raw: &'a str) -> View<'a> {
-        View { slots: Default::default(), event: None, raw, no_hits: 0 }
+        View { slots: Default::default(), event: None, raw, no_hits: 0, present: 0 }
     }
 
     pub fn set(&mut self, slot: usize, value: impl Into<Cow<'a, str>>) {
         if let Some(place) = self.slots.get_mut(slot) {
             *place = Some(value.into());
+            self.present |= 1 << slot;
         }
     }
 
@@ -193,11 +199,11 @@ impl<'a> View<'a> {
         view.event = Some(event);
         for (index, name) in SLOTS.iter().enumerate() {
             if let Some(text) = event.get(name).and_then(value_text) {
-                view.slots[index] = Some(Cow::Owned(text.into_owned()));
+                view.set(index, Cow::Owned(text.into_owned()));
             }
         }
         if view.slots[SOURCE].is_none() {
-            view.slots[SOURCE] = Some(Cow::Borrowed("application"));
+            view.set(SOURCE, "application");
         }
         view
     }

@@ -21,12 +21,47 @@ fn check(detection: &str, event: &str, expect: bool) {
     let event = Event::from_json(event.as_bytes(), Timestamp::UNIX_EPOCH).unwrap();
     let view = View::from_event(&event, "raw line with Mimikatz inside");
     assert_eq!(matcher.matches(&view), expect, "{detection}\n{}", event.to_json());
+    if matcher.decided_by_presence() {
+        assert_eq!(matcher.required_slots() & !view.present == 0, expect, "{detection}");
+    }
+    if expect {
+        // What lets the scanner pass over a rule unread must never hold for one that matches.
+        assert_eq!(matcher.required_slots() & !view.present, 0, "{detection}");
+        assert!(matcher.can_match(), "{detection}");
+        if let Some((slot, prints)) = matcher.quick_equality() {
+            let value = view.slots[slot].as_deref().and_then(super::matcher::fingerprint);
+            assert!(value.is_some_and(|v| prints.contains(&v)), "{detection}");
+        }
+    }
 }
 
 #[test]
 fn sigma_semantics() {
     let e = r#"{"url.original": "/a/B?q=Union Select", "user.name": "Alice", "http.response.status_code": 404, "source.ip": "203.0.113.9", "empty": "", "payload": "SGVsbG8gd29ybGQ="}"#;
     let cases: &[(&str, bool)] = &[
+        // absent fields (http.request.method is a slot this event leaves empty)
+        ("  s:\n    http.request.method: null\n  condition: s", true),
+        ("  s:\n    http.request.method|exists: false\n  condition: s", true),
+        ("  s:\n    http.request.method|exists: true\n  condition: s", false),
+        ("  s:\n    user.name|exists: true\n    source.ip|exists: true\n  condition: s", true),
+        (
+            "  s:\n    user.name: ALICE\n    http.response.status_code: [403, 404]\n  condition: s",
+            true,
+        ),
+        ("  s:\n    user.name: alic\n  condition: s", false),
+        (
+            "  s:\n    user.name: alice\n  f:\n    source.ip: 203.0.113.9\n  condition: s and f",
+            true,
+        ),
+        (
+            "  s:\n    user.name: alice\n  f:\n    http.request.method: GET\n  condition: s and not f",
+            true,
+        ),
+        ("  s:\n    - http.request.method: GET\n    - user.name: alice\n  condition: s", true),
+        (
+            "  a:\n    http.request.method: GET\n  b:\n    user.name: alice\n  condition: 1 of them",
+            true,
+        ),
         // equality is case-insensitive, `cased` makes it exact
         ("  s:\n    user.name: alice\n  condition: s", true),
         ("  s:\n    user.name|cased: alice\n  condition: s", false),
