@@ -75,6 +75,10 @@ pub struct AppState {
 #[derive(Debug, Clone, Copy)]
 pub struct SpoolAudited;
 
+/// Marks a response whose handler wrote its own audit record (with what only it knows).
+#[derive(Debug, Clone, Copy)]
+pub struct SelfAudited;
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "firebreak", description = "Security incident response for business apps: ingest, incidents, timeline, access."),
@@ -214,7 +218,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(api::system::readyz))
         .route("/metrics", get(api::system::metrics))
         // The signed acknowledgement link in messages: no token, so not under /api/v1.
-        .route("/ack/{id}", get(api::notifications::ack_link))
+        .route("/ack/{id}", get(api::notifications::ack_link).post(api::notifications::ack_confirm))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -244,7 +248,9 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
         method,
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
-    if changes_state && response.extensions().get::<SpoolAudited>().is_none() {
+    let audited_elsewhere = response.extensions().get::<SpoolAudited>().is_some()
+        || response.extensions().get::<SelfAudited>().is_some();
+    if changes_state && !audited_elsewhere {
         let actor = slot
             .0
             .lock()

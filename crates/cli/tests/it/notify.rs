@@ -372,14 +372,26 @@ escalate_after_minutes = 30
     let unchanged = get_json(&server, &admin, &format!("/api/v1/notifications/{mail_id}")).await;
     assert_eq!(unchanged["status"], "sent");
 
-    // The real link, with no token, acknowledges; a second click says it already was.
+    // Opening the real link (as a mail scanner would) acknowledges nothing: it shows a button.
     let answer = client.get(&link).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("<form method=\"post\"") && page.contains(&signature), "{page}");
+    let opened = get_json(&server, &admin, &format!("/api/v1/notifications/{mail_id}")).await;
+    assert_eq!(opened["status"], "sent");
+    // The button, with no token, acknowledges; a forged form is refused; a second click says
+    // it already was.
+    let press = |sig: String| {
+        client.post(server.url(&format!("/ack/{mail_id}"))).form(&[("sig", sig)]).send()
+    };
+    assert_eq!(press(forged.clone()).await.unwrap().status(), 403);
+    let answer = press(signature.clone()).await.unwrap();
     assert_eq!(answer.status(), 200);
     assert!(answer.text().await.unwrap().contains("acknowledged"));
     let acknowledged = get_json(&server, &admin, &format!("/api/v1/notifications/{mail_id}")).await;
     assert_eq!(acknowledged["status"], "acknowledged");
     assert_eq!(acknowledged["acknowledged_by"], "link:ana@example.org");
-    let again = client.get(&link).send().await.unwrap();
+    let again = press(signature.clone()).await.unwrap();
     assert_eq!(again.status(), 200);
     assert!(again.text().await.unwrap().contains("Already acknowledged"));
     // The page's other messages are acknowledged with it.
@@ -388,10 +400,14 @@ escalate_after_minutes = 30
 
     // Link uses are audited, refusals included.
     let audit = get_json(&server, &admin, "/api/v1/audit?limit=1000").await;
-    let links: Vec<&Value> =
-        audit.as_array().unwrap().iter().filter(|r| r["action"] == "GET /ack/{id}").collect();
-    assert!(links.iter().filter(|r| r["status"] == 403).count() >= 4, "{links:?}");
-    assert!(links.iter().any(|r| r["status"] == 200 && r["actor"] == "link:ana@example.org"));
+    let uses = |action: &str| -> Vec<Value> {
+        audit.as_array().unwrap().iter().filter(|r| r["action"] == action).cloned().collect()
+    };
+    let (opened, pressed) = (uses("GET /ack/{id}"), uses("POST /ack/{id}"));
+    assert!(opened.iter().filter(|r| r["status"] == 403).count() >= 4, "{opened:?}");
+    assert!(pressed.iter().any(|r| r["status"] == 403), "{pressed:?}");
+    assert!(pressed.iter().any(|r| r["status"] == 200 && r["actor"] == "link:ana@example.org"));
+    assert_eq!(pressed.len(), 3, "one record a press, not two: {pressed:?}");
 
     // The CLI acknowledges too, on a second incident.
     let second: Value = serde_json::from_str(&cli_ok(

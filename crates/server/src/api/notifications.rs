@@ -172,7 +172,10 @@ pub struct AckLinkQuery {
 
 /// `GET /ack/{id}?sig=…`: the signed link in a message. It needs no token — the signature (an
 /// HMAC over the notification's id under the server's key) is the proof — so it lives outside
-/// `/api/v1` and the OpenAPI document. Every use, refused ones included, is audited.
+/// `/api/v1` and the OpenAPI document. Opening it only shows a page with a button: mail
+/// scanners and link previews fetch links, and must not acknowledge a page for the person it
+/// woke. The button POSTs the same signature back (`ack_confirm`). Every use, refused ones
+/// included, is audited.
 pub async fn ack_link(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<std::net::SocketAddr>,
@@ -180,12 +183,40 @@ pub async fn ack_link(
     Query(query): Query<AckLinkQuery>,
 ) -> Response {
     let parsed = id.parse::<i64>().ok();
-    let signed = match (parsed, query.sig.as_deref()) {
-        (Some(id), Some(sig)) => state.notifier.verify_ack(id, sig),
-        _ => false,
+    let sig = query.sig.unwrap_or_default();
+    let (status, page) = match parsed {
+        Some(id) if state.notifier.verify_ack(id, &sig) => {
+            match state.store.get_notification(id).await {
+                Ok(notification) => {
+                    (StatusCode::OK, confirm_page(id, notification.incident_id, &sig))
+                }
+                Err(_) => (
+                    StatusCode::NOT_FOUND,
+                    page("Unknown notification", "There is no such notification."),
+                ),
+            }
+        }
+        _ => (StatusCode::FORBIDDEN, refused_page()),
     };
-    let (status, actor, page) = match (parsed, signed) {
-        (Some(id), true) => match state.store.get_notification(id).await {
+    audit_link(&state, "GET /ack/{id}", "anonymous".into(), &id, remote, status).await;
+    (status, Html(page)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AckForm {
+    pub sig: String,
+}
+
+/// `POST /ack/{id}` (the button of the link's page, a form with the signature): acknowledges.
+pub async fn ack_confirm(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<std::net::SocketAddr>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<AckForm>,
+) -> Response {
+    let parsed = id.parse::<i64>().ok().filter(|id| state.notifier.verify_ack(*id, &form.sig));
+    let (status, actor, page) = match parsed {
+        Some(id) => match state.store.get_notification(id).await {
             Ok(notification) => {
                 let actor = format!("link:{}", notification.recipient);
                 match state.notifier.acknowledge(id, &actor, "signed link").await {
@@ -226,19 +257,30 @@ pub async fn ack_link(
                 page("Unknown notification", "There is no such notification."),
             ),
         },
-        _ => (
-            StatusCode::FORBIDDEN,
-            "anonymous".to_owned(),
-            page(
-                "Refused",
-                "This acknowledgement link is not valid: its signature does not match.",
-            ),
-        ),
+        None => (StatusCode::FORBIDDEN, "anonymous".to_owned(), refused_page()),
     };
+    audit_link(&state, "POST /ack/{id}", actor, &id, remote, status).await;
+    let mut response = (status, Html(page)).into_response();
+    response.extensions_mut().insert(crate::SelfAudited);
+    response
+}
+
+fn refused_page() -> String {
+    page("Refused", "This acknowledgement link is not valid: its signature does not match.")
+}
+
+async fn audit_link(
+    state: &AppState,
+    action: &str,
+    actor: String,
+    id: &str,
+    remote: std::net::SocketAddr,
+    status: StatusCode,
+) {
     let record = AuditRecord {
         at: state.clock.now(),
         actor,
-        action: "GET /ack/{id}".into(),
+        action: action.into(),
         target: format!("/ack/{id}"),
         remote_addr: remote.ip().to_string(),
         status: status.as_u16(),
@@ -247,7 +289,19 @@ pub async fn ack_link(
     if let Err(error) = state.store.audit(&record).await {
         tracing::error!(%error, "Could not write an audit record.");
     }
-    (status, Html(page)).into_response()
+}
+
+/// The page a signed link opens: what it is about, and a button that acknowledges.
+fn confirm_page(id: i64, incident_id: i64, sig: &str) -> String {
+    // The signature is hex, checked above; nothing else in the form comes from outside.
+    let sig: String = sig.chars().filter(char::is_ascii_hexdigit).collect();
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>firebreak: acknowledge</title></head>\
+         <body><h1>Acknowledge notification {id}</h1><p>About incident {incident_id}. Acknowledging \
+         stops the escalation, and the incident's timeline records it.</p>\
+         <form method=\"post\" action=\"/ack/{id}\"><input type=\"hidden\" name=\"sig\" value=\"{sig}\">\
+         <button type=\"submit\">Acknowledge</button></form></body></html>"
+    )
 }
 
 /// A small page for people who clicked a link; everything in it is escaped.
