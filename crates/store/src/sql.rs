@@ -160,6 +160,21 @@ impl SqlStore {
         }
     }
 
+    /// The row `select` finds for `id` (its one `$1`), read by `read`; `NotFound` names it as
+    /// `what id`.
+    async fn by_id<T>(
+        &self,
+        select: &str,
+        id: i64,
+        what: &str,
+        read: fn(&AnyRow) -> Result<T>,
+    ) -> Result<T> {
+        match sqlx::query(select).bind(id).fetch_optional(&self.pool).await? {
+            Some(row) => read(&row),
+            None => Err(StoreError::NotFound(format!("{what} {id}"))),
+        }
+    }
+
     /// Inserts a new incident with its first timeline entry, inside `tx`.
     async fn insert_incident_in(
         &self,
@@ -886,10 +901,7 @@ impl Store for SqlStore {
 
     async fn get_incident(&self, id: i64) -> Result<Incident> {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
-            Some(row) => incident_from_row(&row),
-            None => Err(StoreError::NotFound(format!("incident {id}"))),
-        }
+        self.by_id(&sql, id, "incident", incident_from_row).await
     }
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
@@ -1182,10 +1194,7 @@ impl Store for SqlStore {
 
     async fn get_person(&self, id: i64) -> Result<Person> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
-            Some(row) => person_from_row(&row),
-            None => Err(StoreError::NotFound(format!("person {id}"))),
-        }
+        self.by_id(&sql, id, "person", person_from_row).await
     }
 
     async fn set_on_call(&self, role: ResponseRole, person_id: i64, at: Timestamp) -> Result<()> {
@@ -1417,10 +1426,7 @@ impl Store for SqlStore {
 
     async fn get_alert(&self, id: i64) -> Result<Alert> {
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
-            Some(row) => alert_from_row(&row),
-            None => Err(StoreError::NotFound(format!("alert {id}"))),
-        }
+        self.by_id(&sql, id, "alert", alert_from_row).await
     }
 
     async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {

@@ -152,10 +152,7 @@ impl SqlStore {
 
     pub(super) async fn get_notification_sql(&self, id: i64) -> Result<Notification> {
         let sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = $1");
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
-            Some(row) => notification_from_row(&row),
-            None => Err(StoreError::NotFound(format!("notification {id}"))),
-        }
+        self.by_id(&sql, id, "notification", notification_from_row).await
     }
 
     pub(super) async fn list_notifications_sql(
@@ -285,10 +282,7 @@ impl SqlStore {
 
     pub(super) async fn get_escalation_sql(&self, id: i64) -> Result<Escalation> {
         let sql = format!("SELECT {ESCALATION_COLUMNS} FROM escalations WHERE id = $1");
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
-            Some(row) => escalation_from_row(&row),
-            None => Err(StoreError::NotFound(format!("escalation {id}"))),
-        }
+        self.by_id(&sql, id, "escalation", escalation_from_row).await
     }
 
     pub(super) async fn end_escalation_sql(

@@ -124,10 +124,7 @@ impl SqlStore {
 
     pub(super) async fn get_decision_sql(&self, id: i64) -> Result<Decision> {
         let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1");
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
-            Some(row) => decision_from_row(&row),
-            None => Err(StoreError::NotFound(format!("decision {id}"))),
-        }
+        self.by_id(&sql, id, "decision", decision_from_row).await
     }
 
     pub(super) async fn list_decisions_sql(
