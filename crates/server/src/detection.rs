@@ -435,8 +435,8 @@ impl AlertWriter {
             IncidentGrouping::Group => Some(key.as_str()),
             IncidentGrouping::Rule => None,
         };
-        let incident_id = match store.open_incident_for(&alert.rule_id, key).await? {
-            Some(id) => id,
+        let (incident_id, opened) = match store.open_incident_for(&alert.rule_id, key).await? {
+            Some(id) => (id, false),
             None => {
                 let incident = store
                     .create_incident(
@@ -467,7 +467,7 @@ impl AlertWriter {
                         summary,
                     );
                 }
-                incident.id
+                (incident.id, true)
             }
         };
         let entry = NewEntry {
@@ -494,7 +494,7 @@ impl AlertWriter {
             let incident = store.get_incident(incident_id).await?;
             let mut alert = alert;
             alert.incident_id = Some(incident_id);
-            responder.on_alert(&incident, &alert).await;
+            responder.on_alert(&incident, &alert, opened).await;
         }
         Ok(())
     }

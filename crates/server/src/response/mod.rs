@@ -7,7 +7,7 @@
 //! the CrowdSec-compatible API (`api::crowdsec`). Rolling back or extending goes the same way.
 //!
 //! Playbooks run when the incident policy opens an incident from an alert (all their steps) or
-//! adds an alert to an incident they already ran on (only the evidence and containment steps
+//! adds an alert to an incident opened earlier (only the evidence and containment steps
 //! not behind an approval, for the new alert's address or account: a wave of addresses is
 //! banned address by address, while tasks, notices and approvals happen once). An approval
 //! step pauses the run: a job waits for its timeout, and approving (or the timeout with
@@ -430,17 +430,8 @@ impl Responder {
         summary: String,
         data: serde_json::Value,
     ) {
-        let Some(incident_id) = incident_id else { return };
-        let now = self.clock.now();
-        let entry = NewEntry {
-            kind: EntryKind::Action,
-            occurred_at: now,
-            actor: actor.to_owned(),
-            summary,
-            data,
-        };
-        if let Err(error) = self.store.append_entry(incident_id, entry, now).await {
-            tracing::error!(%error, incident_id, "Could not record a response action on the timeline.");
+        if let Some(incident_id) = incident_id {
+            self.record_kind(incident_id, EntryKind::Action, actor, summary, data).await;
         }
     }
 
@@ -532,26 +523,19 @@ impl Responder {
     }
 
     /// Called when the incident policy puts `alert` into `incident`: runs the matching
-    /// playbooks (all steps on a new incident; the evidence and containment steps for an alert
-    /// joining an incident they already ran on).
-    pub async fn on_alert(&self, incident: &Incident, alert: &Alert) {
+    /// playbooks — all their steps when the alert `opened` the incident; the evidence and
+    /// containment steps when it joins one. Alerts join only incidents of their own rule, so
+    /// the playbooks that match a joining alert are those that ran when the incident opened.
+    pub async fn on_alert(&self, incident: &Incident, alert: &Alert, opened: bool) {
         if !self.run_playbooks {
             return;
         }
-        let ran = match self.playbooks_run_on(incident.id).await {
-            Ok(ran) => ran,
-            Err(error) => {
-                tracing::error!(%error, incident = incident.id, "Could not read the incident's timeline.");
-                return;
-            }
-        };
         for playbook in self
             .playbooks
             .iter()
             .filter(|p| p.applies(&alert.rule_id, &alert.tags, incident.severity))
         {
-            let joining = ran.contains(&playbook.id);
-            self.run(incident, playbook, Some(alert), 0, joining, "firebreak").await;
+            self.run(incident, playbook, Some(alert), 0, !opened, "firebreak").await;
         }
     }
 
@@ -579,19 +563,8 @@ impl Responder {
         Ok(())
     }
 
-    async fn playbooks_run_on(&self, incident_id: i64) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .store
-            .timeline(incident_id)
-            .await?
-            .into_iter()
-            .filter(|entry| entry.data["playbook_started"].is_string())
-            .filter_map(|entry| entry.data["playbook_started"].as_str().map(str::to_owned))
-            .collect())
-    }
-
     /// Runs `playbook`'s steps from `from`. `joining`: only the evidence and containment steps
-    /// before the first approval (an alert joining an incident the playbook already ran on).
+    /// before the first approval (an alert joining an incident opened earlier).
     async fn run(
         &self,
         incident: &Incident,
@@ -613,11 +586,8 @@ impl Responder {
             } else {
                 format!("Playbook `{}` started: {}", playbook.id, playbook.title)
             };
-            let mut data =
+            let data =
                 json!({ "playbook": playbook.id, "alert_id": alert.map(|a| a.id), "by": actor });
-            if !joining {
-                data["playbook_started"] = json!(playbook.id);
-            }
             self.record(Some(incident.id), &who, summary, data).await;
         }
         let empty = serde_json::Map::new();
