@@ -228,12 +228,6 @@ pub async fn decisions(
     if query.kind.as_deref().is_some_and(|kind| kind != "ban") {
         return Ok(Json(None));
     }
-    let filter = DecisionFilter {
-        in_force_at: Some(now),
-        kind: Some(DecisionKind::Ban),
-        limit: Some(100_000),
-        ..DecisionFilter::default()
-    };
     let ip = match (&query.ip, query.scope.as_deref(), &query.value) {
         (Some(ip), _, _) | (None, Some("ip" | "Ip"), Some(ip)) => Some(
             ip.parse::<IpAddr>()
@@ -245,24 +239,30 @@ pub async fn decisions(
         (Some(range), _, _) | (None, Some("range" | "Range"), Some(range)) => Some(range.clone()),
         _ => None,
     };
-    let all = state.store.list_decisions(&filter).await?;
-    let matching: Vec<CsDecision> = all
-        .iter()
-        .filter(|d| match (ip, &range) {
-            (Some(ip), _) => covers(&d.target, ip),
-            (None, Some(range)) => &d.target == range,
-            (None, None) => true,
-        })
-        .filter_map(|d| to_crowdsec(d, now))
-        .collect();
+    let matching: Vec<CsDecision> = match (ip, range) {
+        // A bouncer in live mode asks this per request: answered from the in-memory index,
+        // reading only the decisions that cover the address.
+        (Some(ip), _) => {
+            let mut found = Vec::new();
+            for hit in state.responder.index.covering_ip(ip, now) {
+                let decision = state.store.get_decision(hit.decision).await?;
+                found.extend(to_crowdsec(&decision, now));
+            }
+            found
+        }
+        (None, target) => {
+            let filter = DecisionFilter {
+                in_force_at: Some(now),
+                kind: Some(DecisionKind::Ban),
+                target,
+                limit: Some(100_000),
+                ..DecisionFilter::default()
+            };
+            let found = state.store.list_decisions(&filter).await?;
+            found.iter().filter_map(|d| to_crowdsec(d, now)).collect()
+        }
+    };
     Ok(Json((!matching.is_empty()).then_some(matching)))
-}
-
-fn covers(target: &str, ip: IpAddr) -> bool {
-    match target.parse::<IpAddr>() {
-        Ok(banned) => banned == ip,
-        Err(_) => target.parse::<ipnet::IpNet>().is_ok_and(|net| net.contains(&ip)),
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

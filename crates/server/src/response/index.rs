@@ -86,12 +86,16 @@ impl ActiveIndex {
     }
 
     pub fn check_ip(&self, ip: IpAddr, now: Timestamp) -> Option<Hit> {
+        self.covering_ip(ip, now).into_iter().next()
+    }
+
+    /// Every ban in force that covers `ip`: its own address first, then the ranges holding it.
+    pub fn covering_ip(&self, ip: IpAddr, now: Timestamp) -> Vec<Hit> {
         let sets = self.sets.read().unwrap_or_else(PoisonError::into_inner);
         let live = |entry: &Entry| (entry.expires_at > now).then_some(hit(entry));
-        if let Some(found) = sets.addresses.get(&ip).and_then(live) {
-            return Some(found);
-        }
-        sets.ranges.iter().filter(|(net, _)| net.contains(&ip)).find_map(|(_, entry)| live(entry))
+        let own = sets.addresses.get(&ip).and_then(live);
+        let ranges = sets.ranges.iter().filter(|(net, _)| net.contains(&ip));
+        own.into_iter().chain(ranges.filter_map(|(_, entry)| live(entry))).collect()
     }
 
     pub fn check_account(&self, name: &str, now: Timestamp) -> Option<Hit> {
@@ -157,6 +161,12 @@ mod tests {
         assert_eq!(index.check_ip(ip("203.0.113.5"), later), None, "expired");
         assert_eq!(index.check_ip(ip("198.51.100.77"), later).map(|h| h.decision), Some(2));
         assert_eq!(index.check_ip(ip("198.51.101.1"), t0), None);
+        let both = decision(5, DecisionKind::Ban, "198.51.100.77", 60);
+        index.insert(&both);
+        let covering: Vec<i64> =
+            index.covering_ip(ip("198.51.100.77"), t0).iter().map(|h| h.decision).collect();
+        assert_eq!(covering, [5, 2], "the address, then the range");
+        index.remove(&both);
         assert_eq!(index.check_account("alice", t0).map(|h| h.decision), Some(3));
         assert_eq!(index.check_account("bob", t0), None);
         index.remove(&range);
