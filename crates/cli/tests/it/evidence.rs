@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::Server;
+use crate::{Server, wait_until};
 
 #[tokio::test]
 async fn evidence_keeps_its_chain_of_custody_and_its_bundle_checks_with_sha256sum() {
@@ -65,15 +65,13 @@ async fn evidence_keeps_its_chain_of_custody_and_its_bundle_checks_with_sha256su
         .unwrap()
         .error_for_status()
         .unwrap();
-    for _ in 0..200 {
+    wait_until("the 40 events stored", async || {
         let found =
             server.cli(&admin, &["events", "search", "--ip", "203.0.113.9", "--format", "json"]);
-        let page: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
-        if page["events"].as_array().unwrap().len() == 40 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        let page: serde_json::Value = serde_json::from_slice(&found.stdout).ok()?;
+        (page["events"].as_array()?.len() == 40).then_some(())
+    })
+    .await;
     let captured = server.cli(
         &admin,
         &[

@@ -1,6 +1,6 @@
 //! Investigation: stored events searched and exported through the API and the CLI.
 
-use crate::Server;
+use crate::{Server, get_json, wait_until};
 
 #[tokio::test]
 async fn events_are_searched_by_address_and_exported_as_a_stream() {
@@ -28,21 +28,11 @@ async fn events_are_searched_by_address_and_exported_as_a_stream() {
         .unwrap();
     server.wait_ready().await;
     // Wait for the drain: the search reads the store.
-    for _ in 0..200 {
-        let page: serde_json::Value = reqwest::Client::new()
-            .get(server.url("/api/v1/events?limit=10000"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if page["events"].as_array().unwrap().len() == 2500 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until("the 2,500 events stored", async || {
+        let page = get_json(&server, &admin, "/api/v1/events?limit=10000").await;
+        (page["events"].as_array()?.len() == 2500).then_some(())
+    })
+    .await;
 
     let searched = server.cli(
         &admin,

@@ -1,11 +1,9 @@
 //! Live detection end to end: a credential-stuffing burst posted to the ingest API becomes a
 //! stored alert and an open incident, with the alert on the incident's timeline.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::Server;
+use crate::{Server, get_json, wait_until};
 
 #[tokio::test]
 async fn a_credential_stuffing_burst_becomes_an_alert_and_an_incident() {
@@ -32,25 +30,15 @@ async fn a_credential_stuffing_burst_becomes_an_alert_and_an_incident() {
         .unwrap();
 
     // Wait until the alert is stored and linked to its incident (asynchronous by design).
-    let mut alerts: Vec<Value> = Vec::new();
-    for _ in 0..500 {
-        alerts = client
-            .get(server.url("/api/v1/alerts"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if alerts
+    let alerts: Vec<Value> = wait_until("the alert linked to its incident", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
+        let alerts = alerts.as_array()?.clone();
+        let linked = alerts
             .iter()
-            .any(|a| a["rule_id"] == "credential_stuffing" && !a["incident_id"].is_null())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .any(|a| a["rule_id"] == "credential_stuffing" && !a["incident_id"].is_null());
+        linked.then_some(alerts)
+    })
+    .await;
     let incidents: Vec<Value> = client
         .get(server.url("/api/v1/incidents"))
         .bearer_auth(&admin)

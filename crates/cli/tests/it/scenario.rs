@@ -5,12 +5,11 @@
 //! evidence is changed behind the server's back.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::Connection;
 
-use crate::{Server, free_port};
+use crate::{Server, free_port, get_json, wait_until};
 
 async fn story(database: &str, tamper_url: &str, drop_trigger: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -36,26 +35,15 @@ async fn story(database: &str, tamper_url: &str, drop_trigger: &str) {
         .unwrap()
         .error_for_status()
         .unwrap();
-    let mut incident = Value::Null;
-    for _ in 0..500 {
-        let alerts: Vec<Value> = client
-            .get(server.url("/api/v1/alerts"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(alert) = alerts
+    let incident = wait_until("the alert's incident", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
+        let alert = alerts
+            .as_array()?
             .iter()
-            .find(|a| a["rule_id"] == "credential_stuffing" && !a["incident_id"].is_null())
-        {
-            incident = alert["incident_id"].clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .find(|a| a["rule_id"] == "credential_stuffing" && !a["incident_id"].is_null())?;
+        Some(alert["incident_id"].clone())
+    })
+    .await;
     let id = incident.as_i64().expect("the alert opened an incident").to_string();
 
     // The team, the work, the evidence, the damage.

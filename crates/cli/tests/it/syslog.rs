@@ -3,11 +3,10 @@
 
 use std::io::Write;
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{Server, free_port};
+use crate::{Server, free_port, get_json, wait_until};
 
 #[tokio::test]
 async fn syslog_over_udp_and_tcp_is_stored_and_detected() {
@@ -45,27 +44,17 @@ async fn syslog_over_udp_and_tcp_is_stored_and_detected() {
     drop(stream);
 
     let client = reqwest::Client::new();
-    let mut groups: Vec<String> = Vec::new();
-    for _ in 0..500 {
-        let alerts: Vec<Value> = client
-            .get(server.url("/api/v1/alerts"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        groups = alerts
+    let mut groups: Vec<String> = wait_until("two credential-stuffing alerts", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
+        let groups: Vec<String> = alerts
+            .as_array()?
             .iter()
             .filter(|a| a["rule_id"] == "credential_stuffing")
             .map(|a| a["group"]["source.ip"].as_str().unwrap_or("").to_owned())
             .collect();
-        if groups.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (groups.len() == 2).then_some(groups)
+    })
+    .await;
     groups.sort();
     assert_eq!(groups, vec!["198.51.100.201", "198.51.100.202"]);
     let found =
@@ -104,24 +93,11 @@ async fn sshd_messages_by_syslog_raise_the_ssh_brute_force_alert() {
         socket.send_to(message.as_bytes(), ("127.0.0.1", udp)).unwrap();
     }
 
-    let client = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let alert = loop {
-        let alerts: Vec<Value> = client
-            .get(server.url("/api/v1/alerts"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(alert) = alerts.iter().find(|a| a["rule_id"] == "ssh_brute_force") {
-            break alert.clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "no ssh_brute_force alert in {alerts:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let alert = wait_until("an ssh_brute_force alert", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
+        alerts.as_array()?.iter().find(|a| a["rule_id"] == "ssh_brute_force").cloned()
+    })
+    .await;
     assert_eq!(alert["group"], serde_json::json!({"source.ip": "198.51.100.203"}));
     assert!(alert["count"].as_u64().unwrap() >= 5, "{alert}");
     server.stop();
