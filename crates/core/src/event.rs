@@ -8,6 +8,8 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+mod quick;
+
 /// The largest JSON nesting accepted in an event, so that hostile input cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 32;
 
@@ -45,9 +47,10 @@ impl Event {
         Event::from_value(value, received_at)
     }
 
-    /// Checks that `text` would be accepted by `from_json`, without building the event: one
-    /// pass over the bytes for nesting, one shallow parse that reads only the time fields.
-    /// Ingest uses it on the hot path and stores the bytes as they came.
+    /// Checks that `text` would be accepted by `from_json`, without building the event: first
+    /// one hand-written pass over the bytes (see `quick`), and only when that is unsure, one
+    /// pass for nesting and serde_json's shallow parse of the time fields, which also words the
+    /// error. Ingest uses it on the hot path and stores the bytes as they came.
     pub fn validate_json(text: &[u8]) -> Result<(), EventError> {
         #[derive(serde::Deserialize)]
         struct Probe<'a> {
@@ -57,6 +60,12 @@ impl Event {
             timestamp: Option<&'a serde_json::value::RawValue>,
             #[serde(borrow, default)]
             date: Option<&'a serde_json::value::RawValue>,
+        }
+        if let quick::Quick::Valid(time) = quick::check_object(text, MAX_DEPTH) {
+            if let Some((field, raw)) = time {
+                parse_raw_time(raw).map_err(|reason| EventError::Timestamp { field, reason })?;
+            }
+            return Ok(());
         }
         if nesting_exceeds(text, MAX_DEPTH) {
             return Err(EventError::TooDeep);

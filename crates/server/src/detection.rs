@@ -260,6 +260,7 @@ pub fn start(
     let engine = std::thread::Builder::new()
         .name("detection".into())
         .spawn(move || {
+            crate::background::lower_this_thread("detection");
             run_engine(
                 scanner,
                 intel,

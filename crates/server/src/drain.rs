@@ -32,6 +32,47 @@ pub struct Drain {
     pub detect: Option<tokio::sync::mpsc::Sender<crate::detection::Batch>>,
 }
 
+/// The drain running on its own thread (see [`spawn`]).
+#[derive(Debug)]
+pub struct Running {
+    done: tokio::sync::oneshot::Receiver<()>,
+    abort: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Running {
+    /// Waits until the drain has ended (after `stop`, once the spool is in the store).
+    pub async fn finished(&mut self) {
+        let _ = (&mut self.done).await;
+    }
+
+    /// Stops the drain where it is: its input to detection closes, the spool keeps the rest.
+    pub fn abort(&mut self) {
+        if let Some(abort) = self.abort.take() {
+            let _ = abort.send(());
+        }
+    }
+}
+
+/// Starts the drain on a thread of its own with its own runtime, at background priority
+/// ([`crate::background`]): decoding, the store's bulk insert (on that runtime's blocking pool,
+/// whose threads inherit the priority) and the hand-over to detection all yield to requests.
+pub fn spawn(drain: Drain) -> std::io::Result<Running> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    let (abort, abort_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new().name("drain".into()).spawn(move || {
+        crate::background::lower_this_thread("drain");
+        runtime.block_on(async {
+            tokio::select! {
+                () = run(drain) => {}
+                _ = abort_rx => {}
+            }
+        });
+        let _ = done_tx.send(());
+    })?;
+    Ok(Running { done, abort: Some(abort) })
+}
+
 /// Runs until `stop` turns true and everything committed before then is stored.
 pub async fn run(drain: Drain) {
     let Drain { store, mut reader, batch, metrics, clock, progress, mut stop, detect } = drain;

@@ -54,7 +54,7 @@ impl Parsed {
     /// Keeps one event's bytes as they came, on one line of the payload.
     fn accept(&mut self, raw: &[u8]) {
         let raw = raw.trim_ascii();
-        if raw.contains(&b'\n') || raw.contains(&b'\r') {
+        if memchr::memchr2(b'\n', b'\r', raw).is_some() {
             // A raw line break in valid JSON can only be whitespace between tokens.
             self.payload
                 .extend(raw.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
@@ -111,9 +111,12 @@ pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
         }
         return parsed;
     }
-    for (index, line) in body.split(|&byte| byte == b'\n').enumerate() {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    for (index, end) in ends.enumerate() {
         let number = index as u64 + 1;
-        let line = line.trim_ascii();
+        let line = body.get(start..end).unwrap_or_default().trim_ascii();
+        start = end + 1;
         if line.is_empty() {
             continue;
         }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod detection;
 pub mod drain;
@@ -489,7 +490,7 @@ pub async fn serve(
     };
     let (drained_tx, drained_rx) = watch::channel(checkpoint);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let drain = tokio::spawn(drain::run(drain::Drain {
+    let drain = drain::spawn(drain::Drain {
         store: store.clone(),
         reader,
         batch: config.ingest.drain_batch,
@@ -498,7 +499,7 @@ pub async fn serve(
         progress: drained_tx,
         stop: stop_rx,
         detect: detect_tx,
-    }));
+    })?;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let (sources_stop, sources_stop_rx) = watch::channel(false);
     let source_tasks = sources::start(
@@ -553,7 +554,7 @@ pub async fn serve(
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     let _ = stop_tx.send(true);
     let mut drain = drain;
-    match tokio::time::timeout(grace, &mut drain).await {
+    match tokio::time::timeout(grace, drain.finished()).await {
         Ok(_) => tracing::info!("Everything accepted is in the store."),
         Err(_) => {
             // Stop it, so that the detector's input closes; the spool keeps the rest.
