@@ -181,24 +181,35 @@ impl Writer {
             sync_dir(&self.dir)?;
         }
         let start = self.file.stream_position()?;
-        let mut buffer = Vec::with_capacity(
-            group.iter().map(|a| HEADER_BYTES + a.meta.len() + a.payload.len()).sum(),
-        );
+        // The records go out with one vectored write: the payloads are not copied again here,
+        // where the writer is the one serial step of ingest.
+        let mut headers = Vec::with_capacity(group.len());
         let mut seq = self.next_seq;
         let mut firsts = Vec::with_capacity(group.len());
         for append in group {
-            encode(
-                &mut buffer,
+            headers.push(header(
                 seq,
                 append.count,
                 append.received_at_ns,
                 &append.meta,
                 &append.payload,
-            );
+            ));
             firsts.push(seq);
             seq += i64::from(append.count);
         }
-        let written = self.file.write_all(&buffer).and_then(|()| self.file.sync_data());
+        let mut slices: Vec<io::IoSlice<'_>> = headers
+            .iter()
+            .zip(group)
+            .flat_map(|(header, append)| {
+                [
+                    io::IoSlice::new(header),
+                    io::IoSlice::new(&append.meta),
+                    io::IoSlice::new(&append.payload),
+                ]
+            })
+            .collect();
+        let written =
+            write_all_vectored(&mut self.file, &mut slices).and_then(|()| self.file.sync_data());
         if let Err(error) = written {
             // Put the file back as it was, so that a later write does not follow garbage.
             let _ = self.file.set_len(start);
@@ -210,6 +221,37 @@ impl Writer {
     }
 }
 
+/// The fixed-size head of a record: magic, fields, and the CRC over the fields, meta and payload.
+fn header(
+    first_seq: i64,
+    count: u32,
+    received_at_ns: i64,
+    meta: &[u8],
+    payload: &[u8],
+) -> [u8; HEADER_BYTES] {
+    let mut out = [0u8; HEADER_BYTES];
+    let fields = first_seq
+        .to_le_bytes()
+        .into_iter()
+        .chain(count.to_le_bytes())
+        .chain(received_at_ns.to_le_bytes())
+        .chain(u32::try_from(meta.len()).unwrap_or(u32::MAX).to_le_bytes())
+        .chain(u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+    for (slot, byte) in out.iter_mut().zip(MAGIC.iter().copied().chain(fields)) {
+        *slot = byte;
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(out.get(4..HEADER_BYTES - 4).unwrap_or_default());
+    crc.update(meta);
+    crc.update(payload);
+    for (slot, byte) in out.iter_mut().skip(HEADER_BYTES - 4).zip(crc.finalize().to_le_bytes()) {
+        *slot = byte;
+    }
+    out
+}
+
+/// One whole record, as [`Writer::write_group`] writes it (for tests that build spool files).
+#[cfg(test)]
 fn encode(
     out: &mut Vec<u8>,
     first_seq: i64,
@@ -218,20 +260,22 @@ fn encode(
     meta: &[u8],
     payload: &[u8],
 ) {
-    out.extend_from_slice(MAGIC);
-    let body_start = out.len();
-    out.extend_from_slice(&first_seq.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&received_at_ns.to_le_bytes());
-    out.extend_from_slice(&u32::try_from(meta.len()).unwrap_or(u32::MAX).to_le_bytes());
-    out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&out[body_start..]);
-    crc.update(meta);
-    crc.update(payload);
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&header(first_seq, count, received_at_ns, meta, payload));
     out.extend_from_slice(meta);
     out.extend_from_slice(payload);
+}
+
+/// `write_all` for several buffers: writes until every one is out.
+fn write_all_vectored(file: &mut File, mut slices: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(written) => io::IoSlice::advance_slices(&mut slices, written),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 /// Reads one record at the file's position. `Ok(None)` when there is no complete, valid
