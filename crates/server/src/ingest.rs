@@ -43,14 +43,23 @@ pub struct LineError {
 /// The events of one body, normalised, and what was wrong with the rest.
 #[derive(Debug, Default)]
 pub struct Parsed {
-    /// The accepted events, one per line, as they came.
+    /// The accepted events, one per line, as they came; empty when `verbatim`.
     pub payload: Vec<u8>,
+    /// Every line of the body was accepted byte for byte (the usual NDJSON batch): the body
+    /// itself is the payload, and is not copied.
+    pub verbatim: bool,
     pub accepted: u32,
     pub rejected: u64,
     pub errors: Vec<LineError>,
 }
 
 impl Parsed {
+    /// The accepted events, one per line (blank lines may come between): the body itself when
+    /// it was kept verbatim.
+    pub fn kept<'a>(&'a self, body: &'a [u8]) -> &'a [u8] {
+        if self.verbatim { body } else { &self.payload }
+    }
+
     /// Keeps one event's bytes as they came, on one line of the payload.
     fn accept(&mut self, raw: &[u8]) {
         let raw = raw.trim_ascii();
@@ -94,7 +103,7 @@ impl Parsed {
 /// Each event is checked with `Event::validate_json` (what the store will accept) and kept as
 /// the bytes that came: no event is parsed into a tree or written out again on this path.
 pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
-    let mut parsed = Parsed { payload: Vec::with_capacity(body.len() + 1), ..Parsed::default() };
+    let mut parsed = Parsed::default();
     let trimmed = body.trim_ascii_start();
     if trimmed.first() == Some(&b'[') {
         match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(trimmed) {
@@ -112,11 +121,31 @@ pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
         return parsed;
     }
     let mut start = 0;
+    parsed.verbatim = true;
     let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
     for (index, end) in ends.enumerate() {
         let number = index as u64 + 1;
-        let line = body.get(start..end).unwrap_or_default().trim_ascii();
+        let segment = body.get(start..end).unwrap_or_default();
+        let line = segment.trim_ascii();
+        let line_start = start;
         start = end + 1;
+        if segment.is_empty() {
+            continue;
+        }
+        if parsed.verbatim {
+            // Kept as it came only if it is accepted whole and untrimmed; otherwise the lines
+            // before it (all accepted as they came) are copied, and the rest goes line by line.
+            if line.len() == segment.len()
+                && line.len() <= max_event_bytes
+                && Event::validate_json(line).is_ok()
+            {
+                parsed.accepted += 1;
+                continue;
+            }
+            parsed.verbatim = false;
+            parsed.payload.reserve(body.len() + 1);
+            parsed.payload.extend_from_slice(body.get(..line_start).unwrap_or_default());
+        }
         if line.is_empty() {
             continue;
         }
@@ -158,6 +187,9 @@ pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
             }
         }
     }
+    if parsed.accepted == 0 {
+        parsed.verbatim = false;
+    }
     // A single object pretty-printed over several lines fails line by line; read it whole.
     if parsed.accepted == 0 && parsed.rejected > 1 && Event::validate_json(trimmed).is_ok() {
         let mut whole = Parsed::default();
@@ -196,7 +228,7 @@ pub async fn post_events(
     let body = if gzip { axum::body::Bytes::from(gunzip(&body, limit)?) } else { body };
     let received_at = state.clock.now();
     let max_event = state.config.ingest.max_event_bytes;
-    let parsed = tokio::task::spawn_blocking(move || parse_body(&body, max_event))
+    let (parsed, body) = tokio::task::spawn_blocking(move || (parse_body(&body, max_event), body))
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?;
     state.metrics.events_rejected.add(parsed.rejected);
@@ -219,7 +251,8 @@ pub async fn post_events(
     }))
     .unwrap_or_default();
     let at = i64::try_from(received_at.as_nanosecond()).unwrap_or(i64::MAX);
-    state.spool.append(parsed.accepted, at, meta, parsed.payload).await.map_err(|error| {
+    let payload = if parsed.verbatim { body } else { Bytes::from(parsed.payload) };
+    state.spool.append(parsed.accepted, at, meta, payload).await.map_err(|error| {
         ApiError::Unavailable(format!("the events could not be made durable: {error}"))
     })?;
     state.metrics.events_accepted.add(result.accepted);
@@ -244,8 +277,31 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
 mod tests {
     use super::*;
 
-    fn lines(parsed: &Parsed) -> Vec<String> {
-        String::from_utf8(parsed.payload.clone()).unwrap().lines().map(str::to_owned).collect()
+    fn lines(parsed: &Parsed, body: &[u8]) -> Vec<String> {
+        String::from_utf8(parsed.kept(body).to_vec())
+            .unwrap()
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_batch_is_kept_verbatim_and_any_other_line_by_line() {
+        let clean = b"{\"a\":1}\n\n{\"b\":2}\n{\"c\":3}";
+        let parsed = parse_body(clean, 1000);
+        assert!(parsed.verbatim && parsed.payload.is_empty());
+        assert_eq!(parsed.accepted, 3);
+        assert_eq!(lines(&parsed, clean), [r#"{"a":1}"#, r#"{"b":2}"#, r#"{"c":3}"#]);
+        for (body, kept) in [
+            (&b"{\"a\":1}\n{oops\n{\"c\":3}\n"[..], vec![r#"{"a":1}"#, r#"{"c":3}"#]),
+            (b"{\"a\":1}\r\n{\"b\":2}\r\n", vec![r#"{"a":1}"#, r#"{"b":2}"#]),
+            (b"{\"a\":1}\n   \n {\"b\":2}\n", vec![r#"{"a":1}"#, r#"{"b":2}"#]),
+        ] {
+            let parsed = parse_body(body, 1000);
+            assert!(!parsed.verbatim, "{body:?}");
+            assert_eq!(lines(&parsed, body), kept, "{body:?}");
+        }
     }
 
     #[test]
@@ -257,18 +313,19 @@ mod tests {
         let where_: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
         assert_eq!(where_, vec![3, 4, 6]);
         assert!(parsed.errors[0].reason.contains("invalid JSON"), "{:?}", parsed.errors);
-        assert_eq!(lines(&parsed)[1], r#"{"message":"b"}"#, "back-to-back objects are split");
+        assert_eq!(lines(&parsed, body)[1], r#"{"message":"b"}"#, "back-to-back objects are split");
         assert!(parsed.errors[1].reason.contains("must be a JSON object"));
         assert!(parsed.errors[2].reason.contains("@timestamp"));
-        assert_eq!(lines(&parsed).len(), 3);
+        assert_eq!(lines(&parsed, body).len(), 3);
     }
 
     #[test]
     fn arrays_name_the_bad_item() {
-        let parsed = parse_body(br#" [{"log":"a","date":1.5}, 7, {"log":"b"}]"#, 1000);
+        let body = br#" [{"log":"a","date":1.5}, 7, {"log":"b"}]"#;
+        let parsed = parse_body(body, 1000);
         assert_eq!((parsed.accepted, parsed.rejected), (2, 1));
         assert_eq!(parsed.errors[0].item, Some(1));
-        assert_eq!(lines(&parsed)[0], r#"{"log":"a","date":1.5}"#);
+        assert_eq!(lines(&parsed, body)[0], r#"{"log":"a","date":1.5}"#);
         let broken = parse_body(b"[{\"a\":1},", 1000);
         assert_eq!((broken.accepted, broken.rejected), (0, 1));
     }
@@ -305,6 +362,8 @@ mod tests {
             }
             let parsed = parse_body(&bytes, 64);
             assert!(parsed.errors.len() <= MAX_LISTED_ERRORS);
+            // What is kept is exactly the accepted events, verbatim or not.
+            assert_eq!(lines(&parsed, &bytes).len(), parsed.accepted as usize, "{bytes:?}");
         }
     }
 }

@@ -49,7 +49,7 @@ struct Append {
     count: u32,
     received_at_ns: i64,
     meta: Vec<u8>,
-    payload: Vec<u8>,
+    payload: bytes::Bytes,
     reply: oneshot::Sender<io::Result<i64>>,
 }
 
@@ -118,8 +118,9 @@ impl Spool {
         count: u32,
         received_at_ns: i64,
         meta: Vec<u8>,
-        payload: Vec<u8>,
+        payload: impl Into<bytes::Bytes>,
     ) -> io::Result<i64> {
+        let payload = payload.into();
         let (reply, answer) = oneshot::channel();
         self.appends
             .send(Append { count, received_at_ns, meta, payload, reply })
