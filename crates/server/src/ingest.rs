@@ -60,6 +60,16 @@ impl Parsed {
         if self.verbatim { body } else { &self.payload }
     }
 
+    /// From the line at `line_start` on, events are kept line by line: the lines before it,
+    /// all accepted as they came, are copied into the payload first.
+    fn leave_verbatim(&mut self, body: &[u8], line_start: usize) {
+        if self.verbatim {
+            self.verbatim = false;
+            self.payload.reserve(body.len() + 1);
+            self.payload.extend_from_slice(body.get(..line_start).unwrap_or_default());
+        }
+    }
+
     /// Keeps one event's bytes as they came, on one line of the payload.
     fn accept(&mut self, raw: &[u8]) {
         let raw = raw.trim_ascii();
@@ -132,24 +142,15 @@ pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
         if segment.is_empty() {
             continue;
         }
-        if parsed.verbatim {
-            // Kept as it came only if it is accepted whole and untrimmed; otherwise the lines
-            // before it (all accepted as they came) are copied, and the rest goes line by line.
-            if line.len() == segment.len()
-                && line.len() <= max_event_bytes
-                && Event::validate_json(line).is_ok()
-            {
-                parsed.accepted += 1;
-                continue;
-            }
-            parsed.verbatim = false;
-            parsed.payload.reserve(body.len() + 1);
-            parsed.payload.extend_from_slice(body.get(..line_start).unwrap_or_default());
+        // A line stays in the body as it came only if it is accepted whole and untrimmed.
+        if line.len() != segment.len() {
+            parsed.leave_verbatim(body, line_start);
         }
         if line.is_empty() {
             continue;
         }
         if line.len() > max_event_bytes {
+            parsed.leave_verbatim(body, line_start);
             parsed.reject(
                 number,
                 None,
@@ -158,9 +159,11 @@ pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
             continue;
         }
         match Event::validate_json(line) {
+            Ok(()) if parsed.verbatim => parsed.accepted += 1,
             Ok(()) => parsed.accept(line),
             // Perhaps several objects back to back (Fluent Bit's `json_stream`).
             Err(first_error) => {
+                parsed.leave_verbatim(body, line_start);
                 let mut stream = serde_json::Deserializer::from_slice(line)
                     .into_iter::<&serde_json::value::RawValue>();
                 let mut values = Vec::new();
