@@ -10,6 +10,10 @@ use serde_json::{Map, Value};
 
 mod quick;
 
+/// The fields that may carry the event time, in order of preference: ECS, Vector's default log
+/// schema, Fluent Bit's `json_date_key`.
+const TIME_FIELDS: [&str; 3] = ["@timestamp", "timestamp", "date"];
+
 /// The largest JSON nesting accepted in an event, so that hostile input cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 32;
 
@@ -101,17 +105,12 @@ impl Event {
             return Err(EventError::TooDeep);
         }
         let mut timestamp = None;
-        for field in ["@timestamp", "timestamp", "date"] {
+        for field in TIME_FIELDS {
             // A null time is no time: the next field, or the time of receipt, stands in.
             if let Some(value) = fields.get(field).filter(|value| !value.is_null()) {
-                timestamp = Some(parse_time(value).map_err(|reason| EventError::Timestamp {
-                    field: match field {
-                        "@timestamp" => "@timestamp",
-                        "timestamp" => "timestamp",
-                        _ => "date",
-                    },
-                    reason,
-                })?);
+                timestamp = Some(
+                    parse_time(value).map_err(|reason| EventError::Timestamp { field, reason })?,
+                );
                 break;
             }
         }

@@ -8,6 +8,8 @@
 //! three quarters of a microsecond per 420-byte event, most of ingest's CPU; this check walks
 //! the bytes once and skips string bodies with a branch-free scan.
 
+use super::TIME_FIELDS;
+
 /// The verdict on one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Quick<'a> {
@@ -17,9 +19,6 @@ pub(crate) enum Quick<'a> {
     /// Not decided here.
     Unsure,
 }
-
-/// The top-level keys that may carry the event time, in order of preference.
-const TIME_KEYS: [&str; 3] = ["@timestamp", "timestamp", "date"];
 
 /// Checks `text` as one JSON object nested at most `max_depth` levels.
 pub(crate) fn check_object(text: &[u8], max_depth: usize) -> Quick<'_> {
@@ -35,7 +34,7 @@ pub(crate) fn check_object(text: &[u8], max_depth: usize) -> Quick<'_> {
     if walk.at != walk.bytes.len() {
         return Quick::Unsure;
     }
-    let time = TIME_KEYS.iter().zip(walk.times).find_map(|(key, span)| {
+    let time = TIME_FIELDS.iter().zip(walk.times).find_map(|(key, span)| {
         let (start, end) = span?;
         let raw = text.get(start..end)?;
         (raw != "null").then_some((*key, raw))
@@ -47,7 +46,7 @@ struct Walk<'a> {
     bytes: &'a [u8],
     at: usize,
     max_depth: usize,
-    /// Byte spans of the time fields' values, per [`TIME_KEYS`].
+    /// Byte spans of the time fields' values, per [`TIME_FIELDS`].
     times: [Option<(usize, usize)>; 3],
 }
 
@@ -93,7 +92,8 @@ impl Walk<'_> {
             self.skip_space();
             let (start, escaped) = (self.at + 1, self.string()?);
             let key = self.bytes.get(start..self.at - 1)?;
-            let slot = if top { TIME_KEYS.iter().position(|k| k.as_bytes() == key) } else { None };
+            let slot =
+                if top { TIME_FIELDS.iter().position(|k| k.as_bytes() == key) } else { None };
             if top && escaped {
                 // An escaped key may spell a time field; serde_json decides.
                 return None;
@@ -301,7 +301,7 @@ mod tests {
             let map = full(text);
             proptest::prop_assert!(map.is_some(), "said valid, serde_json refuses");
             let map = map.unwrap_or_default();
-            let expected = TIME_KEYS
+            let expected = TIME_FIELDS
                 .iter()
                 .find_map(|key| map.get(*key).filter(|v| !v.is_null()).map(|v| (*key, v.clone())));
             let got = time.map(|(key, raw)| (key, serde_json::from_str(raw).unwrap_or_default()));
