@@ -147,21 +147,22 @@ impl Walk<'_> {
         self.eat(b'"')?;
         let mut escaped = false;
         loop {
-            let rest = self.bytes.get(self.at..)?;
-            let stop = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-            // Control characters must be escaped; checked without a branch per byte.
-            if rest.get(..stop)?.iter().fold(false, |seen, &b| seen | (b < 0x20)) {
-                return None;
-            }
-            self.at += stop;
-            if self.eat(b'"').is_some() {
-                return Some(escaped);
-            }
-            self.at += 1;
-            escaped = true;
+            self.at += plain_run(self.bytes.get(self.at..)?);
             match self.peek()? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
-                b'u' => self.unicode_escape()?,
+                b'"' => {
+                    self.at += 1;
+                    return Some(escaped);
+                }
+                b'\\' => {
+                    self.at += 1;
+                    escaped = true;
+                    match self.peek()? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    }
+                }
+                // A control character, which must be escaped.
                 _ => return None,
             }
         }
@@ -230,6 +231,34 @@ impl Walk<'_> {
         }
         Some(())
     }
+}
+
+/// How many bytes at the start of `bytes` may stand unescaped in a JSON string: up to the first
+/// quote, backslash or control character (or the end). Eight bytes at a time: in each word the
+/// lowest flagged byte is exact (borrows only run upwards, so flags above it may be false).
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let zero_in = |word: u64| word.wrapping_sub(ONES) & !word & HIGH;
+    let mut words = bytes.chunks_exact(8);
+    let mut done = 0;
+    for chunk in words.by_ref() {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let flags = zero_in(word ^ (ONES * u64::from(b'"')))
+            | zero_in(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGH);
+        if flags != 0 {
+            return done + (flags.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    done + words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(words.remainder().len())
 }
 
 #[cfg(test)]
@@ -341,6 +370,28 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn the_plain_run_ends_at_the_first_byte_to_escape(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'"'),
+                    proptest::prelude::Just(b'\\'),
+                    0u8..0x21,
+                    0x1fu8..0xff,
+                ],
+                0..40,
+            ),
+            skip in 0usize..40,
+        ) {
+            // Mostly plain bytes, so that the stop falls at any place in a word.
+            let bytes: Vec<u8> = bytes.iter().enumerate().map(|(i, &b)| if i < skip { b'a' } else { b }).collect();
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(super::plain_run(&bytes), expected);
+        }
+
         #[test]
         fn never_valid_where_serde_json_refuses(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
             agrees(&bytes)?;
