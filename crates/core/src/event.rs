@@ -66,7 +66,9 @@ impl Event {
             date: Option<&'a serde_json::value::RawValue>,
         }
         if let quick::Quick::Valid(time) = quick::check_object(text, MAX_DEPTH) {
-            if let Some((field, raw)) = time {
+            if let Some((field, raw)) = time
+                && !quick::plain_utc_time(raw)
+            {
                 parse_raw_time(raw).map_err(|reason| EventError::Timestamp { field, reason })?;
             }
             return Ok(());

@@ -233,6 +233,55 @@ impl Walk<'_> {
     }
 }
 
+/// Whether `raw` (a JSON value's text) is a time in the one shape nearly every shipper writes,
+/// `"YYYY-MM-DDTHH:MM:SS[.fraction]Z"`, with every part in range: then the full parse would
+/// accept it, and need not run. `false` only means "ask the full parse" (other shapes, offsets,
+/// escapes, leap seconds and years outside 1970–2999 all go there).
+pub(crate) fn plain_utc_time(raw: &str) -> bool {
+    let Some(text) = raw.strip_prefix('"').and_then(|rest| rest.strip_suffix("Z\"")) else {
+        return false;
+    };
+    let bytes = text.as_bytes();
+    let (Some(date), Some(rest)) = (bytes.get(..19), bytes.get(19..)) else { return false };
+    let fraction_ok = match rest {
+        [] => true,
+        [b'.', digits @ ..] => {
+            (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    };
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = date.get(range)?;
+        digits
+            .iter()
+            .try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if !fraction_ok || separators.iter().any(|&(at, byte)| date.get(at) != Some(&byte)) {
+        return false;
+    }
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
+        return false;
+    };
+    let (Some(hour), Some(minute), Some(second)) = (number(11..13), number(14..16), number(17..19))
+    else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => 0,
+    };
+    (1970..=2999).contains(&year)
+        && (1..=days).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+}
+
 /// How many bytes at the start of `bytes` may stand unescaped in a JSON string: up to the first
 /// quote, backslash or control character (or the end). Eight bytes at a time: in each word the
 /// lowest flagged byte is exact (borrows only run upwards, so flags above it may be false).
@@ -369,7 +418,46 @@ mod tests {
         })
     }
 
+    #[test]
+    fn plain_utc_times_are_told_apart_from_the_rest() {
+        for yes in [
+            "\"2026-03-01T12:34:56Z\"",
+            "\"2024-02-29T23:59:59.123456789Z\"",
+            "\"1970-01-01T00:00:00.5Z\"",
+        ] {
+            assert!(super::plain_utc_time(yes), "{yes}");
+        }
+        for no in [
+            "\"2026-02-29T12:34:56Z\"",
+            "\"2026-04-31T12:34:56Z\"",
+            "\"2026-03-01T24:00:00Z\"",
+            "\"2026-03-01T12:34:60Z\"",
+            "\"2026-03-01T12:34:56.Z\"",
+            "\"2026-03-01T12:34:56.1234567890Z\"",
+            "\"2026-03-01T12:34:56+01:00\"",
+            "\"2026-03-01 12:34:56Z\"",
+            "\"2026-3-01T12:34:56Z\"",
+            "\"+2026-03-01T12:34:56Z\"",
+            "1772366096",
+            "\"2026-03-01T12:34:56Z",
+        ] {
+            assert!(!super::plain_utc_time(no), "{no}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn a_plain_utc_time_is_one_the_full_parse_accepts(
+            year in 1960u32..3010, month in 0u32..14, day in 0u32..33,
+            hour in 0u32..26, minute in 0u32..62, second in 0u32..62,
+            fraction in "(\\.[0-9]{0,10})?",
+        ) {
+            let raw = format!("\"{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z\"");
+            if super::plain_utc_time(&raw) {
+                proptest::prop_assert!(super::super::parse_raw_time(&raw).is_ok(), "{}", raw);
+            }
+        }
+
         #[test]
         fn the_plain_run_ends_at_the_first_byte_to_escape(
             bytes in proptest::collection::vec(
