@@ -92,6 +92,10 @@ pub struct IngestConfig {
     pub max_event_bytes: usize,
     /// Rows per database transaction when moving events from the spool to the store.
     pub drain_batch: usize,
+    /// How far (in events) the store may fall behind the spool before ingest answers 503 with
+    /// `Retry-After`, so that senders hold their events instead of the spool filling the disk
+    /// under an overload that never ends. 0 sets no limit.
+    pub max_backlog_events: u64,
     /// Stored events are kept this many days after they were received, then deleted (evidence
     /// captured into an incident is a copy and stays). 0 keeps them forever.
     pub retention_days: u32,
@@ -103,6 +107,8 @@ impl Default for IngestConfig {
             max_body_bytes: 16 << 20,
             max_event_bytes: 1 << 20,
             drain_batch: 20_000,
+            // About 2 GB of spool at a typical 400 bytes an event; minutes of the heaviest burst.
+            max_backlog_events: 5_000_000,
             retention_days: 90,
         }
     }

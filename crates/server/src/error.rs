@@ -28,6 +28,10 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("{0}")]
     Unavailable(String),
+    #[error(
+        "the store is {backlog} events behind the events already accepted (the limit is {limit}): send these again shortly"
+    )]
+    Backlogged { backlog: u64, limit: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -59,7 +63,9 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             ApiError::Invalid(_) => ("invalid_request", StatusCode::BAD_REQUEST),
             ApiError::TooLarge { .. } => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
-            ApiError::Unavailable(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Unavailable(_) | ApiError::Backlogged { .. } => {
+                ("unavailable", StatusCode::SERVICE_UNAVAILABLE)
+            }
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -83,7 +89,14 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "A request failed inside the server.");
         }
         let body = ErrorBody { error: ErrorDetail { code, message: self.to_string() } };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::Backlogged { .. } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+            response.extensions_mut().insert(crate::RefusedForBacklog);
+        }
+        response
     }
 }
 

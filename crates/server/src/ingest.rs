@@ -213,6 +213,7 @@ pub fn parse_body(body: &[u8], max_event_bytes: usize) -> Parsed {
         (status = 400, description = "No event in the body was acceptable", body = IngestResult),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 413, description = "The body is over the limit", body = crate::error::ErrorBody),
+        (status = 503, description = "Nothing taken: the store is `ingest.max_backlog_events` or more behind, or the spool failed; send again after `Retry-After` seconds", body = crate::error::ErrorBody),
     ),
     security(("token" = ["ingest"]))
 )]
@@ -223,6 +224,13 @@ pub async fn post_events(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let backlog =
+        u64::try_from(state.spool.committed().saturating_sub(state.metrics.store_checkpoint.get()))
+            .unwrap_or(0);
+    if let Some(refusal) = backlog_refusal(backlog, state.config.ingest.max_backlog_events) {
+        state.metrics.ingest_backlogged.add(1);
+        return Err(refusal);
+    }
     let limit = state.config.ingest.max_body_bytes;
     let gzip = headers
         .get(axum::http::header::CONTENT_ENCODING)
@@ -262,6 +270,12 @@ pub async fn post_events(
     let mut response = (StatusCode::OK, Json(result)).into_response();
     response.extensions_mut().insert(SpoolAudited);
     Ok(response)
+}
+
+/// Refuses a request while the store is `limit` or more events behind the spool (0: no limit).
+/// Nothing of the request is taken, so nothing is lost: the sender keeps it and retries.
+fn backlog_refusal(backlog: u64, limit: u64) -> Option<ApiError> {
+    (limit > 0 && backlog >= limit).then_some(ApiError::Backlogged { backlog, limit })
 }
 
 fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
@@ -348,6 +362,14 @@ mod tests {
         let parsed = parse_body(big.as_bytes(), 100);
         assert_eq!((parsed.accepted, parsed.rejected), (1, 1));
         assert_eq!(parsed.errors[0].line, 1);
+    }
+
+    #[test]
+    fn a_backlog_at_the_limit_is_refused_and_no_limit_refuses_nothing() {
+        assert!(super::backlog_refusal(999, 1000).is_none());
+        let refusal = super::backlog_refusal(1000, 1000).map(|e| e.to_string()).unwrap_or_default();
+        assert!(refusal.contains("1000 events behind"), "{refusal}");
+        assert!(super::backlog_refusal(u64::MAX, 0).is_none());
     }
 
     #[test]

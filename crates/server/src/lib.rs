@@ -76,6 +76,12 @@ pub struct AppState {
 #[derive(Debug, Clone, Copy)]
 pub struct SpoolAudited;
 
+/// Marks a refusal that took and changed nothing because the store is behind (ingest's
+/// backlog limit). It is counted in `/metrics` instead of audited: an audit row would be one
+/// more write to the store that is already behind, for every retry of every sender.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusedForBacklog;
+
 /// Marks a response whose handler wrote its own audit record (with what only it knows).
 #[derive(Debug, Clone, Copy)]
 pub struct SelfAudited;
@@ -250,7 +256,8 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
     let audited_elsewhere = response.extensions().get::<SpoolAudited>().is_some()
-        || response.extensions().get::<SelfAudited>().is_some();
+        || response.extensions().get::<SelfAudited>().is_some()
+        || response.extensions().get::<RefusedForBacklog>().is_some();
     if changes_state && !audited_elsewhere {
         let actor = slot
             .0

@@ -31,6 +31,7 @@ impl Gauge {
 pub struct Metrics {
     pub events_accepted: Counter,
     pub events_rejected: Counter,
+    pub ingest_backlogged: Counter,
     pub events_stored: Counter,
     pub drain_errors: Counter,
     pub spool_committed: Gauge,
@@ -69,6 +70,11 @@ impl Metrics {
             "firebreak_events_rejected_total",
             "Events rejected by ingest (bad JSON, not an object, bad timestamp, too large).",
             self.events_rejected.get(),
+        );
+        counter(
+            "firebreak_ingest_backlogged_total",
+            "Ingest requests answered 503 because the store was too far behind the spool.",
+            self.ingest_backlogged.get(),
         );
         counter(
             "firebreak_events_stored_total",

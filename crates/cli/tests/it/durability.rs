@@ -162,3 +162,76 @@ async fn sigterm_moves_everything_into_the_store_before_exiting() {
             .unwrap();
     assert_eq!(audit.0, 5, "each ingest request is audited");
 }
+
+/// While the store is held (another writer keeps SQLite's write lock), ingest keeps accepting
+/// until the store is `max_backlog_events` behind; then it answers 503 with `Retry-After` and
+/// takes nothing. Once the store is free again, the backlog drains and ingest accepts again.
+#[tokio::test]
+async fn ingest_pushes_back_when_the_store_falls_too_far_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("firebreak.toml");
+    std::fs::write(&config, "[ingest]\nmax_backlog_events = 1500\n").unwrap();
+    let url = format!("sqlite://{}", dir.path().join("firebreak.db").display());
+    let server = Server::start_on_with_config(
+        dir.path(),
+        crate::free_port(),
+        &url,
+        &config,
+        std::process::Stdio::inherit(),
+    );
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    let client = reqwest::Client::new();
+    let post = |body: String| {
+        client.post(server.url("/api/v1/events")).bearer_auth(&ingest).body(body).send()
+    };
+    let stored = async || {
+        let metrics =
+            client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("firebreak_store_checkpoint_seq "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap()
+    };
+
+    sqlx::any::install_default_drivers();
+    let mut lock = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+
+    for index in 0..2 {
+        let answer = post(batch(index)).await.unwrap();
+        assert_eq!(answer.status(), 200, "batch {index}: {}", answer.text().await.unwrap());
+    }
+    let refused = post(batch(2)).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body: Value = refused.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("2000 events behind") && message.contains("1500"), "{message}");
+    assert_eq!(stored().await, 0, "the store was locked, yet something reached it");
+    let refused_again = post(batch(2)).await.unwrap();
+    assert_eq!(refused_again.status(), 503, "a refusal must not wait on the locked store");
+
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    drop(lock);
+    crate::wait_until("the backlog to drain", async || (stored().await == 2000).then_some(()))
+        .await;
+    let accepted = post(batch(2)).await.unwrap();
+    assert_eq!(accepted.status(), 200);
+    crate::wait_until("the last batch to be stored", async || {
+        (stored().await == 3000).then_some(())
+    })
+    .await;
+    let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("firebreak_ingest_backlogged_total 2"), "{metrics}");
+    server.stop();
+    // The three accepted batches are audited (through the spool); the refusals took nothing.
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let audit: (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'POST /api/v1/events'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(audit.0, 3);
+}
