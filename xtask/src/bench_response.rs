@@ -104,10 +104,7 @@ async fn delay(binary: &Path) -> anyhow::Result<()> {
         };
         // Four failures for four users: under the threshold. Then the fifth crosses it.
         post((0..4).map(|n| event(n) + "\n").collect()).await?.error_for_status()?;
-        let target = server.stored().await?;
-        while server.stored().await? < target {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        server.settled().await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         pull(false).await?.error_for_status()?;
         let started = Instant::now();

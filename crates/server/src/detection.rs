@@ -322,6 +322,7 @@ fn run_engine(
                 }
             }
         }
+        metrics.events_scanned.add(batch.len() as u64);
         unsaved |= !batch.is_empty();
         let found = scanner.take_findings();
         if !found.is_empty() && findings.blocking_send(found).is_err() {

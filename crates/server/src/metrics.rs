@@ -40,6 +40,7 @@ pub struct Metrics {
     pub http_server_errors: Counter,
     pub auth_failures: Counter,
     pub alerts_created: Counter,
+    pub events_scanned: Counter,
     pub incidents_opened: Counter,
     pub syslog_unreadable: Counter,
     pub alerts_suppressed: Counter,
@@ -100,6 +101,11 @@ impl Metrics {
             "firebreak_auth_failures_total",
             "Requests refused for a missing or invalid token.",
             self.auth_failures.get(),
+        );
+        counter(
+            "firebreak_events_scanned_total",
+            "Stored events that live detection has scanned (behind events_stored while it catches up).",
+            self.events_scanned.get(),
         );
         counter(
             "firebreak_alerts_created_total",
