@@ -225,6 +225,12 @@ pub struct IncidentsConfig {
     /// group, so that a distributed wave (a thousand addresses stuffing credentials) is one
     /// incident, not a thousand.
     pub group_by: IncidentGrouping,
+    /// With `group_by = "group"`: once one rule has opened this many incidents in the last hour,
+    /// its further alerts join that rule's newest open incident instead of opening their own,
+    /// so that a wave over a hundred thousand addresses is a handful of incidents, not a hundred
+    /// thousand (each alert is still recorded, and each joining alert still runs the playbooks).
+    /// 0 never folds.
+    pub wave_after: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +246,7 @@ impl Default for IncidentsConfig {
             from_alerts: true,
             min_severity: firebreak_core::Severity::Sev3,
             group_by: IncidentGrouping::Group,
+            wave_after: 20,
         }
     }
 }

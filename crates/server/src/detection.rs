@@ -283,6 +283,7 @@ pub fn start(
         suppressions,
         responder,
         notifier,
+        opened: std::sync::Mutex::default(),
     };
     let alerts = tokio::spawn(writer.run(findings_rx));
     Ok(Detector { rules, events: events_tx, engine, alerts })
@@ -371,9 +372,41 @@ struct AlertWriter {
     responder: Option<Arc<crate::response::Responder>>,
     /// Told of each incident opened, to route notifications.
     notifier: Option<Arc<crate::notify::Notifier>>,
+    /// Per rule, when its latest incidents were opened (at most `wave_after`, the last hour):
+    /// how a wave is told apart. Kept in memory: after a restart a wave opens up to
+    /// `wave_after` more incidents before folding again.
+    opened: std::sync::Mutex<HashMap<String, std::collections::VecDeque<Timestamp>>>,
 }
 
+/// The span in which `wave_after` incidents of one rule make a wave.
+const WAVE_SPAN: SignedDuration = SignedDuration::from_hours(1);
+
 impl AlertWriter {
+    /// Whether `rule` has opened `wave_after` incidents within [`WAVE_SPAN`] before `now`.
+    fn in_wave(&self, rule: &str, now: Timestamp) -> bool {
+        let limit = self.policy.wave_after as usize;
+        let Ok(mut opened) = self.opened.lock() else { return false };
+        let Some(times) = opened.get_mut(rule) else { return false };
+        while times.front().is_some_and(|at| *at < now - WAVE_SPAN) {
+            times.pop_front();
+        }
+        limit > 0 && times.len() >= limit
+    }
+
+    fn note_opened(&self, rule: &str, now: Timestamp) {
+        let limit = self.policy.wave_after as usize;
+        if limit == 0 {
+            return;
+        }
+        if let Ok(mut opened) = self.opened.lock() {
+            let times = opened.entry(rule.to_owned()).or_default();
+            times.push_back(now);
+            while times.len() > limit {
+                times.pop_front();
+            }
+        }
+    }
+
     async fn run(self, mut findings: mpsc::Receiver<Vec<Finding>>) {
         while let Some(batch) = findings.recv().await {
             for finding in batch {
@@ -394,6 +427,7 @@ impl AlertWriter {
             suppressions,
             responder,
             notifier,
+            opened: _,
         } = self;
         let (store, clock, suppression) = (&**store, &**clock, *suppression);
         let group: serde_json::Map<String, serde_json::Value> = finding
@@ -437,7 +471,11 @@ impl AlertWriter {
             IncidentGrouping::Group => Some(key.as_str()),
             IncidentGrouping::Rule => None,
         };
-        let (incident_id, opened) = match store.open_incident_for(&alert.rule_id, key).await? {
+        let mut joins = store.open_incident_for(&alert.rule_id, key).await?;
+        if joins.is_none() && key.is_some() && self.in_wave(&alert.rule_id, now) {
+            joins = store.open_incident_for(&alert.rule_id, None).await?;
+        }
+        let (incident_id, opened) = match joins {
             Some(id) => (id, false),
             None => {
                 let incident = store
@@ -459,6 +497,7 @@ impl AlertWriter {
                     )
                     .await?;
                 metrics.incidents_opened.add(1);
+                self.note_opened(&alert.rule_id, now);
                 tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
                 if let Some(notifier) = notifier {
                     let summary = format!("Opened by detection: {} ({describe}).", alert.title);

@@ -77,3 +77,60 @@ async fn a_credential_stuffing_burst_becomes_an_alert_and_an_incident() {
     assert_eq!(acked["status"], "acknowledged");
     server.stop();
 }
+
+/// A wave: once a rule has opened `wave_after` incidents in the hour, its alerts for further
+/// addresses join the newest of them instead of opening one each.
+#[tokio::test]
+async fn a_wave_over_many_addresses_folds_into_the_incidents_it_already_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("firebreak.toml");
+    std::fs::write(&config, "[incidents]\nwave_after = 2\n").unwrap();
+    let database = format!("sqlite://{}", dir.path().join("firebreak.db").display());
+    let server = Server::start_on_with_config(
+        dir.path(),
+        crate::free_port(),
+        &database,
+        &config,
+        std::process::Stdio::inherit(),
+    );
+    let admin = server.admin_token().await;
+    let ingest = server.token(&admin, "ingest").await;
+    let addresses = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"];
+    let body: String = addresses
+        .iter()
+        .enumerate()
+        .map(|(minute, ip)| crate::stuffing_burst(ip, 3, minute as u32))
+        .collect();
+    crate::post_events(&server, &ingest, body).await;
+
+    let stuffing: Vec<Value> = wait_until("four linked credential-stuffing alerts", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
+        let mut stuffing: Vec<Value> = alerts
+            .as_array()?
+            .iter()
+            .filter(|a| a["rule_id"] == "credential_stuffing" && !a["incident_id"].is_null())
+            .cloned()
+            .collect();
+        stuffing.sort_by_key(|a| a["id"].as_i64());
+        (stuffing.len() == addresses.len()).then_some(stuffing)
+    })
+    .await;
+    let incident_of = |ip: &str| {
+        stuffing
+            .iter()
+            .find(|a| a["group"]["source.ip"] == ip)
+            .map(|a| a["incident_id"].clone())
+            .unwrap_or_else(|| panic!("no alert for {ip} in {stuffing:?}"))
+    };
+    let (first, second) = (incident_of(addresses[0]), incident_of(addresses[1]));
+    assert_ne!(first, second, "below the wave, each address has its own incident");
+    assert_eq!(incident_of(addresses[2]), second, "the wave joins the newest incident");
+    assert_eq!(incident_of(addresses[3]), second);
+    let shown = cli_show(&server, &admin, &second.to_string());
+    assert!(shown.contains("203.0.113.4"), "the joining alert is on the timeline: {shown}");
+    server.stop();
+}
+
+fn cli_show(server: &Server, token: &str, id: &str) -> String {
+    String::from_utf8_lossy(&server.cli(token, &["incident", "show", id]).stdout).into_owned()
+}
