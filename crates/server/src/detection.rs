@@ -372,35 +372,37 @@ struct AlertWriter {
     responder: Option<Arc<crate::response::Responder>>,
     /// Told of each incident opened, to route notifications.
     notifier: Option<Arc<crate::notify::Notifier>>,
-    /// Per rule, when its latest incidents were opened (at most `wave_after`, the last hour):
-    /// how a wave is told apart. Kept in memory: after a restart a wave opens up to
-    /// `wave_after` more incidents before folding again.
-    opened: std::sync::Mutex<HashMap<String, std::collections::VecDeque<Timestamp>>>,
+    /// Per rule, its latest incidents opened and when (at most `wave_after`, the last hour):
+    /// how a wave is told apart, and which incident it joins (found here, not by a search of
+    /// the rule's alerts, which a wave makes longer with every alert). Kept in memory: after a
+    /// restart a wave opens up to `wave_after` more incidents before folding again.
+    opened: std::sync::Mutex<HashMap<String, std::collections::VecDeque<(Timestamp, i64)>>>,
 }
 
 /// The span in which `wave_after` incidents of one rule make a wave.
 const WAVE_SPAN: SignedDuration = SignedDuration::from_hours(1);
 
 impl AlertWriter {
-    /// Whether `rule` has opened `wave_after` incidents within [`WAVE_SPAN`] before `now`.
-    fn in_wave(&self, rule: &str, now: Timestamp) -> bool {
+    /// When `rule` has opened `wave_after` incidents within [`WAVE_SPAN`] before `now`: the
+    /// newest of them.
+    fn wave_incident(&self, rule: &str, now: Timestamp) -> Option<i64> {
         let limit = self.policy.wave_after as usize;
-        let Ok(mut opened) = self.opened.lock() else { return false };
-        let Some(times) = opened.get_mut(rule) else { return false };
-        while times.front().is_some_and(|at| *at < now - WAVE_SPAN) {
+        let mut opened = self.opened.lock().ok()?;
+        let times = opened.get_mut(rule)?;
+        while times.front().is_some_and(|(at, _)| *at < now - WAVE_SPAN) {
             times.pop_front();
         }
-        limit > 0 && times.len() >= limit
+        (limit > 0 && times.len() >= limit).then(|| times.back().map(|(_, id)| *id)).flatten()
     }
 
-    fn note_opened(&self, rule: &str, now: Timestamp) {
+    fn note_opened(&self, rule: &str, incident: i64, now: Timestamp) {
         let limit = self.policy.wave_after as usize;
         if limit == 0 {
             return;
         }
         if let Ok(mut opened) = self.opened.lock() {
             let times = opened.entry(rule.to_owned()).or_default();
-            times.push_back(now);
+            times.push_back((now, incident));
             while times.len() > limit {
                 times.pop_front();
             }
@@ -472,8 +474,16 @@ impl AlertWriter {
             IncidentGrouping::Rule => None,
         };
         let mut joins = store.open_incident_for(&alert.rule_id, key).await?;
-        if joins.is_none() && key.is_some() && self.in_wave(&alert.rule_id, now) {
-            joins = store.open_incident_for(&alert.rule_id, None).await?;
+        if joins.is_none()
+            && key.is_some()
+            && let Some(newest) = self.wave_incident(&alert.rule_id, now)
+        {
+            // The wave's newest incident, unless it was closed meanwhile (then the alert opens
+            // one: a wave that outlives its incident is news).
+            let incident = store.get_incident(newest).await?;
+            if incident.status.is_open() {
+                joins = Some(newest);
+            }
         }
         let (incident_id, opened) = match joins {
             Some(id) => (id, false),
@@ -497,7 +507,7 @@ impl AlertWriter {
                     )
                     .await?;
                 metrics.incidents_opened.add(1);
-                self.note_opened(&alert.rule_id, now);
+                self.note_opened(&alert.rule_id, incident.id, now);
                 tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
                 if let Some(notifier) = notifier {
                     let summary = format!("Opened by detection: {} ({describe}).", alert.title);

@@ -128,6 +128,25 @@ async fn a_wave_over_many_addresses_folds_into_the_incidents_it_already_opened()
     assert_eq!(incident_of(addresses[3]), second);
     let shown = cli_show(&server, &admin, &second.to_string());
     assert!(shown.contains("203.0.113.4"), "the joining alert is on the timeline: {shown}");
+
+    // Once the wave's incident is closed, the next address opens an incident of its own.
+    let second_id = second.to_string();
+    crate::cli_ok(
+        &server,
+        &admin,
+        &["incident", "status", &second_id, "closed", "--reason", "handled as one wave"],
+    );
+    crate::post_events(&server, &ingest, crate::stuffing_burst("203.0.113.5", 3, 10)).await;
+    let fifth = wait_until("the fifth address's alert, linked", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
+        alerts.as_array()?.iter().find_map(|a| {
+            (a["group"]["source.ip"] == "203.0.113.5" && a["rule_id"] == "credential_stuffing")
+                .then(|| a["incident_id"].clone())
+                .filter(|id| !id.is_null())
+        })
+    })
+    .await;
+    assert!(fifth != first && fifth != second, "{fifth} should be a new incident");
     server.stop();
 }
 
