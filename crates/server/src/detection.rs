@@ -411,15 +411,16 @@ impl AlertWriter {
 
     async fn run(self, mut findings: mpsc::Receiver<Vec<Finding>>) {
         while let Some(batch) = findings.recv().await {
-            for finding in batch {
-                if let Err(error) = self.handle(finding).await {
-                    tracing::error!(%error, "Could not record an alert.");
-                }
+            if let Err(error) = self.handle(batch).await {
+                tracing::error!(%error, "Could not record alerts.");
             }
         }
     }
 
-    async fn handle(&self, finding: Finding) -> Result<(), firebreak_store::StoreError> {
+    /// One batch of firings (what the engine found in one batch of events): the alerts are
+    /// recorded in one transaction and linked to their incidents in another, so that a wave of
+    /// firings costs two commits, not two per firing; then the playbooks run, alert by alert.
+    async fn handle(&self, batch: Vec<Finding>) -> Result<(), firebreak_store::StoreError> {
         let AlertWriter {
             store,
             clock,
@@ -432,120 +433,144 @@ impl AlertWriter {
             opened: _,
         } = self;
         let (store, clock, suppression) = (&**store, &**clock, *suppression);
-        let group: serde_json::Map<String, serde_json::Value> = finding
-            .group
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        let new = NewAlert {
-            rule_id: finding.rule_id.clone(),
-            title: finding.title.clone(),
-            severity: finding.severity,
-            group,
-            count: finding.count,
-            first_seen: finding.first_seen,
-            last_seen: finding.last_seen,
-            tags: finding.tags.clone(),
-            sample: finding.sample.clone(),
-        };
-        if let Some(id) = suppressions.covering(&new.rule_id, &new.group) {
-            metrics.alerts_suppressed.add(1);
-            tracing::debug!(rule = %new.rule_id, suppression = id, "A firing was suppressed.");
+        let mut news = Vec::with_capacity(batch.len());
+        for finding in batch {
+            let group: serde_json::Map<String, serde_json::Value> =
+                finding.group.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+            let new = NewAlert {
+                rule_id: finding.rule_id,
+                title: finding.title,
+                severity: finding.severity,
+                group,
+                count: finding.count,
+                first_seen: finding.first_seen,
+                last_seen: finding.last_seen,
+                tags: finding.tags,
+                sample: finding.sample,
+            };
+            if let Some(id) = suppressions.covering(&new.rule_id, &new.group) {
+                metrics.alerts_suppressed.add(1);
+                tracing::debug!(rule = %new.rule_id, suppression = id, "A firing was suppressed.");
+                continue;
+            }
+            news.push(new);
+        }
+        if news.is_empty() {
             return Ok(());
         }
         let now = clock.now();
-        let (alert, created) = store.record_alert(&new, suppression, now).await?;
-        if !created {
-            return Ok(());
-        }
-        metrics.alerts_created.add(1);
-        let describe: Vec<String> = finding.group.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let describe = describe.join(", ");
-        tracing::info!(rule = %alert.rule_id, group = %describe, count = alert.count, "A rule fired.");
-        if !policy.from_alerts
-            || alert.severity > policy.min_severity
-            || alert.incident_id.is_some()
-        {
-            return Ok(());
-        }
-        let key = firebreak_core::alert::group_key(&alert.group);
-        let key = match policy.group_by {
-            IncidentGrouping::Group => Some(key.as_str()),
-            IncidentGrouping::Rule => None,
-        };
-        let mut joins = store.open_incident_for(&alert.rule_id, key).await?;
-        if joins.is_none()
-            && key.is_some()
-            && let Some(newest) = self.wave_incident(&alert.rule_id, now)
-        {
-            // The wave's newest incident, unless it was closed meanwhile (then the alert opens
-            // one: a wave that outlives its incident is news).
-            let incident = store.get_incident(newest).await?;
-            if incident.status.is_open() {
-                joins = Some(newest);
+        let recorded = store.record_alerts(&news, suppression, now).await?;
+        // Incidents chosen earlier in this batch, by (rule, group or none): their links are not
+        // stored yet, so the store's search would not find them.
+        let mut chosen: HashMap<(String, Option<String>), i64> = HashMap::new();
+        let mut links = Vec::new();
+        let mut joined = Vec::new();
+        for (alert, created) in recorded {
+            if !created {
+                continue;
             }
-        }
-        let (incident_id, opened) = match joins {
-            Some(id) => (id, false),
-            None => {
-                let incident = store
-                    .create_incident(
-                        &NewIncident {
-                            title: format!("{}: {describe}", alert.title)
-                                .chars()
-                                .take(200)
-                                .collect(),
-                            summary: format!(
-                                "Opened by firebreak from alert {} (rule {}).",
-                                alert.id, alert.rule_id
-                            ),
-                            severity: alert.severity,
-                            drill: false,
-                        },
-                        "firebreak",
-                        now,
-                    )
-                    .await?;
-                metrics.incidents_opened.add(1);
-                self.note_opened(&alert.rule_id, incident.id, now);
-                tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
-                if let Some(notifier) = notifier {
-                    let summary = format!("Opened by detection: {} ({describe}).", alert.title);
-                    notifier.spawn_incident_event(
-                        incident.id,
-                        incident.severity,
-                        "incident_opened",
-                        summary,
-                    );
+            metrics.alerts_created.add(1);
+            let describe: Vec<String> = alert
+                .group
+                .iter()
+                .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or_default()))
+                .collect();
+            let describe = describe.join(", ");
+            tracing::info!(rule = %alert.rule_id, group = %describe, count = alert.count, "A rule fired.");
+            if !policy.from_alerts
+                || alert.severity > policy.min_severity
+                || alert.incident_id.is_some()
+            {
+                continue;
+            }
+            let key = match policy.group_by {
+                IncidentGrouping::Group => Some(firebreak_core::alert::group_key(&alert.group)),
+                IncidentGrouping::Rule => None,
+            };
+            let mut joins = chosen.get(&(alert.rule_id.clone(), key.clone())).copied();
+            if joins.is_none() {
+                joins = store.open_incident_for(&alert.rule_id, key.as_deref()).await?;
+            }
+            if joins.is_none()
+                && key.is_some()
+                && let Some(newest) = self.wave_incident(&alert.rule_id, now)
+            {
+                // The wave's newest incident, unless it was closed meanwhile (then the alert
+                // opens one: a wave that outlives its incident is news).
+                if store.get_incident(newest).await?.status.is_open() {
+                    joins = Some(newest);
                 }
-                (incident.id, true)
             }
-        };
-        let entry = NewEntry {
-            kind: EntryKind::AlertLinked,
-            occurred_at: alert.first_seen,
-            actor: "firebreak".into(),
-            summary: format!(
-                "Alert {}: {} ({describe}, {} events)",
-                alert.id, alert.title, alert.count
-            ),
-            data: serde_json::json!({
-                "alert_id": alert.id,
-                "rule_id": alert.rule_id,
-                "group": alert.group,
-                "count": alert.count,
-                "first_seen": alert.first_seen,
-                "last_seen": alert.last_seen,
-                "tags": alert.tags,
-                "sample": alert.sample,
-            }),
-        };
-        store.link_alert(alert.id, incident_id, entry).await?;
+            let (incident_id, opened) = match joins {
+                Some(id) => (id, false),
+                None => {
+                    let incident = store
+                        .create_incident(
+                            &NewIncident {
+                                title: format!("{}: {describe}", alert.title)
+                                    .chars()
+                                    .take(200)
+                                    .collect(),
+                                summary: format!(
+                                    "Opened by firebreak from alert {} (rule {}).",
+                                    alert.id, alert.rule_id
+                                ),
+                                severity: alert.severity,
+                                drill: false,
+                            },
+                            "firebreak",
+                            now,
+                        )
+                        .await?;
+                    metrics.incidents_opened.add(1);
+                    self.note_opened(&alert.rule_id, incident.id, now);
+                    tracing::info!(incident_id = incident.id, rule = %alert.rule_id, "An incident was opened from an alert.");
+                    if let Some(notifier) = notifier {
+                        let summary = format!("Opened by detection: {} ({describe}).", alert.title);
+                        notifier.spawn_incident_event(
+                            incident.id,
+                            incident.severity,
+                            "incident_opened",
+                            summary,
+                        );
+                    }
+                    (incident.id, true)
+                }
+            };
+            chosen.insert((alert.rule_id.clone(), key), incident_id);
+            let entry = NewEntry {
+                kind: EntryKind::AlertLinked,
+                occurred_at: alert.first_seen,
+                actor: "firebreak".into(),
+                summary: format!(
+                    "Alert {}: {} ({describe}, {} events)",
+                    alert.id, alert.title, alert.count
+                ),
+                data: serde_json::json!({
+                    "alert_id": alert.id,
+                    "rule_id": alert.rule_id,
+                    "group": alert.group,
+                    "count": alert.count,
+                    "first_seen": alert.first_seen,
+                    "last_seen": alert.last_seen,
+                    "tags": alert.tags,
+                    "sample": alert.sample,
+                }),
+            };
+            links.push((alert.id, incident_id, entry));
+            joined.push((alert, incident_id, opened));
+        }
+        if links.is_empty() {
+            return Ok(());
+        }
+        store.link_alerts(links).await?;
         if let Some(responder) = responder {
-            let incident = store.get_incident(incident_id).await?;
-            let mut alert = alert;
-            alert.incident_id = Some(incident_id);
-            responder.on_alert(&incident, &alert, opened).await;
+            for (mut alert, incident_id, opened) in joined {
+                // Read afresh for each alert: the previous one's playbook may have moved it on.
+                let incident = store.get_incident(incident_id).await?;
+                alert.incident_id = Some(incident_id);
+                responder.on_alert(&incident, &alert, opened).await;
+            }
         }
         Ok(())
     }

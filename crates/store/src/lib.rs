@@ -435,7 +435,18 @@ pub trait Store: Send + Sync + fmt::Debug {
         alert: &NewAlert,
         suppression: jiff::SignedDuration,
         at: Timestamp,
-    ) -> Result<(Alert, bool)>;
+    ) -> Result<(Alert, bool)> {
+        let recorded = self.record_alerts(std::slice::from_ref(alert), suppression, at).await?;
+        recorded.into_iter().next().ok_or_else(|| StoreError::Other("no alert was recorded".into()))
+    }
+    /// [`Store::record_alert`] for each firing in order, in one transaction (a wave of firings
+    /// costs one commit, not one each); a firing folds into one recorded earlier in the batch.
+    async fn record_alerts(
+        &self,
+        alerts: &[NewAlert],
+        suppression: jiff::SignedDuration,
+        at: Timestamp,
+    ) -> Result<Vec<(Alert, bool)>>;
     async fn get_alert(&self, id: i64) -> Result<Alert>;
     /// Alerts matching every filter given, newest first.
     async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
@@ -447,7 +458,11 @@ pub trait Store: Send + Sync + fmt::Debug {
         group_key: Option<&str>,
     ) -> Result<Option<i64>>;
     /// Links the alert to the incident, with the timeline entry that records it.
-    async fn link_alert(&self, alert_id: i64, incident_id: i64, entry: NewEntry) -> Result<()>;
+    async fn link_alert(&self, alert_id: i64, incident_id: i64, entry: NewEntry) -> Result<()> {
+        self.link_alerts(vec![(alert_id, incident_id, entry)]).await
+    }
+    /// [`Store::link_alert`] for each `(alert, incident, entry)` in order, in one transaction.
+    async fn link_alerts(&self, links: Vec<(i64, i64, NewEntry)>) -> Result<()>;
     async fn set_alert_status(&self, id: i64, status: AlertStatus, at: Timestamp) -> Result<Alert>;
 
     // Triage. Each change that touches an incident appends its entry in the same transaction.

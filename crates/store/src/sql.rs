@@ -150,6 +150,73 @@ impl SqlStore {
         }
     }
 
+    /// One firing of [`Store::record_alerts`], inside its transaction.
+    async fn record_alert_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        alert: &NewAlert,
+        suppression: jiff::SignedDuration,
+        at: Timestamp,
+    ) -> Result<(Alert, bool)> {
+        let key = firebreak_core::alert::group_key(&alert.group);
+        let since = alert.first_seen.checked_sub(suppression).unwrap_or(alert.first_seen);
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE rule_id = $1 AND group_key = $2 AND last_seen >= $3 ORDER BY last_seen DESC LIMIT 1{}",
+            self.for_update()
+        );
+        let existing = sqlx::query(&sql)
+            .bind(alert.rule_id.as_str())
+            .bind(key.as_str())
+            .bind(nanos(since))
+            .fetch_optional(&mut **tx)
+            .await?;
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let result = match existing {
+            Some(row) => {
+                let mut stored = alert_from_row(&row)?;
+                stored.count = stored.count.saturating_add(alert.count);
+                stored.first_seen = stored.first_seen.min(alert.first_seen);
+                stored.last_seen = stored.last_seen.max(alert.last_seen);
+                for line in &alert.sample {
+                    if stored.sample.len() < 10 && !stored.sample.contains(line) {
+                        stored.sample.push(line.clone());
+                    }
+                }
+                sqlx::query("UPDATE alerts SET count = $1, first_seen = $2, last_seen = $3, sample = $4, updated_at = $5 WHERE id = $6")
+                    .bind(count(stored.count))
+                    .bind(nanos(stored.first_seen))
+                    .bind(nanos(stored.last_seen))
+                    .bind(serde_json::to_string(&stored.sample).unwrap_or_default())
+                    .bind(nanos(at))
+                    .bind(stored.id)
+                    .execute(&mut **tx)
+                    .await?;
+                (stored, false)
+            }
+            None => {
+                let sql = format!(
+                    "INSERT INTO alerts (rule_id, title, severity, group_key, count, first_seen, last_seen, tags, sample, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, $10) RETURNING {ALERT_COLUMNS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(alert.rule_id.as_str())
+                    .bind(alert.title.as_str())
+                    .bind(alert.severity.as_str())
+                    .bind(key.as_str())
+                    .bind(count(alert.count))
+                    .bind(nanos(alert.first_seen))
+                    .bind(nanos(alert.last_seen))
+                    .bind(serde_json::to_string(&alert.tags).unwrap_or_default())
+                    .bind(serde_json::to_string(&alert.sample).unwrap_or_default())
+                    .bind(nanos(at))
+                    .fetch_one(&mut **tx)
+                    .await?;
+                (alert_from_row(&row)?, true)
+            }
+        };
+        Ok(result)
+    }
+
     async fn incident_in(&self, tx: &mut Transaction<'_, Any>, id: i64) -> Result<Incident> {
         let sql =
             format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{}", self.for_update());
@@ -1356,72 +1423,20 @@ impl Store for SqlStore {
         rows.iter().map(task_from_row).collect()
     }
 
-    async fn record_alert(
+    async fn record_alerts(
         &self,
-        alert: &NewAlert,
+        alerts: &[NewAlert],
         suppression: jiff::SignedDuration,
         at: Timestamp,
-    ) -> Result<(Alert, bool)> {
-        let key = firebreak_core::alert::group_key(&alert.group);
+    ) -> Result<Vec<(Alert, bool)>> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
-        let since = alert.first_seen.checked_sub(suppression).unwrap_or(alert.first_seen);
-        let sql = format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE rule_id = $1 AND group_key = $2 AND last_seen >= $3 ORDER BY last_seen DESC LIMIT 1{}",
-            self.for_update()
-        );
-        let existing = sqlx::query(&sql)
-            .bind(alert.rule_id.as_str())
-            .bind(key.as_str())
-            .bind(nanos(since))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let result = match existing {
-            Some(row) => {
-                let mut stored = alert_from_row(&row)?;
-                stored.count = stored.count.saturating_add(alert.count);
-                stored.first_seen = stored.first_seen.min(alert.first_seen);
-                stored.last_seen = stored.last_seen.max(alert.last_seen);
-                for line in &alert.sample {
-                    if stored.sample.len() < 10 && !stored.sample.contains(line) {
-                        stored.sample.push(line.clone());
-                    }
-                }
-                sqlx::query("UPDATE alerts SET count = $1, first_seen = $2, last_seen = $3, sample = $4, updated_at = $5 WHERE id = $6")
-                    .bind(count(stored.count))
-                    .bind(nanos(stored.first_seen))
-                    .bind(nanos(stored.last_seen))
-                    .bind(serde_json::to_string(&stored.sample).unwrap_or_default())
-                    .bind(nanos(at))
-                    .bind(stored.id)
-                    .execute(&mut *tx)
-                    .await?;
-                (stored, false)
-            }
-            None => {
-                let sql = format!(
-                    "INSERT INTO alerts (rule_id, title, severity, group_key, count, first_seen, last_seen, tags, sample, status, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, $10) RETURNING {ALERT_COLUMNS}"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(alert.rule_id.as_str())
-                    .bind(alert.title.as_str())
-                    .bind(alert.severity.as_str())
-                    .bind(key.as_str())
-                    .bind(count(alert.count))
-                    .bind(nanos(alert.first_seen))
-                    .bind(nanos(alert.last_seen))
-                    .bind(serde_json::to_string(&alert.tags).unwrap_or_default())
-                    .bind(serde_json::to_string(&alert.sample).unwrap_or_default())
-                    .bind(nanos(at))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                (alert_from_row(&row)?, true)
-            }
-        };
+        let mut recorded = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            recorded.push(self.record_alert_in(&mut tx, alert, suppression, at).await?);
+        }
         tx.commit().await?;
-        Ok(result)
+        Ok(recorded)
     }
 
     async fn get_alert(&self, id: i64) -> Result<Alert> {
@@ -1453,21 +1468,24 @@ impl Store for SqlStore {
         Ok(row.map(|row| row.try_get::<i64, _>(0)).transpose()?)
     }
 
-    async fn link_alert(&self, alert_id: i64, incident_id: i64, entry: NewEntry) -> Result<()> {
+    async fn link_alerts(&self, links: Vec<(i64, i64, NewEntry)>) -> Result<()> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
-        self.incident_in(&mut tx, incident_id).await?;
-        let at = entry.occurred_at;
-        let done = sqlx::query("UPDATE alerts SET incident_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(incident_id)
-            .bind(nanos(at))
-            .bind(alert_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("alert {alert_id}")));
+        for (alert_id, incident_id, entry) in links {
+            self.incident_in(&mut tx, incident_id).await?;
+            let at = entry.occurred_at;
+            let done =
+                sqlx::query("UPDATE alerts SET incident_id = $1, updated_at = $2 WHERE id = $3")
+                    .bind(incident_id)
+                    .bind(nanos(at))
+                    .bind(alert_id)
+                    .execute(&mut *tx)
+                    .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("alert {alert_id}")));
+            }
+            self.append_in(&mut tx, incident_id, entry, at).await?;
         }
-        self.append_in(&mut tx, incident_id, entry, at).await?;
         tx.commit().await?;
         Ok(())
     }

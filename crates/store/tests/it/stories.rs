@@ -666,6 +666,70 @@ async fn firings_fold_into_one_alert_per_rule_and_group_per_suppression_period()
 }
 
 #[tokio::test]
+async fn a_batch_of_firings_is_recorded_and_linked_in_order_in_one_go() {
+    use firebreak_store::NewAlert;
+    for subject in subjects().await {
+        let store = &*subject.store;
+        let t0 = at("2026-08-01T10:00:00Z");
+        let hour = SignedDuration::from_hours(1);
+        let firing = |ip: &str| NewAlert {
+            rule_id: "ssh_brute_force".into(),
+            title: "SSH brute force".into(),
+            severity: Severity::Sev3,
+            group: serde_json::json!({"source.ip": ip}).as_object().unwrap().clone(),
+            count: 10,
+            first_seen: t0,
+            last_seen: t0,
+            tags: Vec::new(),
+            sample: vec![format!("from {ip}")],
+        };
+        let batch = [firing("203.0.113.1"), firing("203.0.113.2"), firing("203.0.113.1")];
+        let recorded = store.record_alerts(&batch, hour, t0).await.unwrap();
+        let created: Vec<bool> = recorded.iter().map(|(_, created)| *created).collect();
+        assert_eq!(
+            created,
+            [true, true, false],
+            "{}: the third folds into the first",
+            subject.name
+        );
+        assert_eq!(recorded[2].0.id, recorded[0].0.id);
+        assert_eq!(recorded[2].0.count, 20);
+
+        let incident = store
+            .create_incident(&new_incident("wave", Severity::Sev3), "firebreak", t0)
+            .await
+            .unwrap();
+        let entry = |n: i64| NewEntry {
+            kind: EntryKind::AlertLinked,
+            occurred_at: t0,
+            actor: "firebreak".into(),
+            summary: format!("alert {n}"),
+            data: serde_json::json!({}),
+        };
+        let links = recorded[..2]
+            .iter()
+            .map(|(alert, _)| (alert.id, incident.id, entry(alert.id)))
+            .collect();
+        store.link_alerts(links).await.unwrap();
+        let timeline = store.timeline(incident.id).await.unwrap();
+        assert_eq!(verify_chain(&timeline), Ok(()));
+        let linked: Vec<&str> = timeline
+            .iter()
+            .filter(|e| e.kind == EntryKind::AlertLinked)
+            .map(|e| e.summary.as_str())
+            .collect();
+        let expected =
+            [format!("alert {}", recorded[0].0.id), format!("alert {}", recorded[1].0.id)];
+        assert_eq!(linked, expected);
+        // A link to an alert that does not exist undoes the whole batch.
+        let bad = vec![(recorded[0].0.id, incident.id, entry(0)), (999_999, incident.id, entry(1))];
+        assert!(matches!(store.link_alerts(bad).await, Err(StoreError::NotFound(_))));
+        assert_eq!(store.timeline(incident.id).await.unwrap().len(), timeline.len());
+        subject.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn triage_assigns_suppresses_merges_and_splits_with_every_step_on_the_timeline() {
     use firebreak_core::{AlertStatus, Person, SuppressionKind, SuppressionStatus};
     use firebreak_store::{AlertFilter, NewAlert};
