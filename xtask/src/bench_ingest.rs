@@ -385,13 +385,7 @@ impl Server {
         let acked = started.elapsed();
         let total = ((round + 1) * bodies.len() * PER_BATCH) as i64;
         loop {
-            let metrics =
-                self.client.get(format!("{}/metrics", self.base)).send().await?.text().await?;
-            let stored = metrics
-                .lines()
-                .find_map(|line| line.strip_prefix("firebreak_store_checkpoint_seq "))
-                .and_then(|n| n.trim().parse::<i64>().ok())
-                .unwrap_or(0);
+            let stored = self.metric("firebreak_store_checkpoint_seq").await?;
             if stored >= total {
                 break;
             }

@@ -169,16 +169,8 @@ async fn sigterm_moves_everything_into_the_store_before_exiting() {
 #[tokio::test]
 async fn ingest_pushes_back_when_the_store_falls_too_far_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("firebreak.toml");
-    std::fs::write(&config, "[ingest]\nmax_backlog_events = 1500\n").unwrap();
+    let server = Server::start_with_config(dir.path(), "[ingest]\nmax_backlog_events = 1500\n");
     let url = format!("sqlite://{}", dir.path().join("firebreak.db").display());
-    let server = Server::start_on_with_config(
-        dir.path(),
-        crate::free_port(),
-        &url,
-        &config,
-        std::process::Stdio::inherit(),
-    );
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let client = reqwest::Client::new();

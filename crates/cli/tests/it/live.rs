@@ -83,16 +83,7 @@ async fn a_credential_stuffing_burst_becomes_an_alert_and_an_incident() {
 #[tokio::test]
 async fn a_wave_over_many_addresses_folds_into_the_incidents_it_already_opened() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("firebreak.toml");
-    std::fs::write(&config, "[incidents]\nwave_after = 2\n").unwrap();
-    let database = format!("sqlite://{}", dir.path().join("firebreak.db").display());
-    let server = Server::start_on_with_config(
-        dir.path(),
-        crate::free_port(),
-        &database,
-        &config,
-        std::process::Stdio::inherit(),
-    );
+    let server = Server::start_with_config(dir.path(), "[incidents]\nwave_after = 2\n");
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let addresses = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"];
@@ -126,7 +117,7 @@ async fn a_wave_over_many_addresses_folds_into_the_incidents_it_already_opened()
     assert_ne!(first, second, "below the wave, each address has its own incident");
     assert_eq!(incident_of(addresses[2]), second, "the wave joins the newest incident");
     assert_eq!(incident_of(addresses[3]), second);
-    let shown = cli_show(&server, &admin, &second.to_string());
+    let shown = crate::cli_ok(&server, &admin, &["incident", "show", &second.to_string()]);
     assert!(shown.contains("203.0.113.4"), "the joining alert is on the timeline: {shown}");
 
     // Once the wave's incident is closed, the next address opens an incident of its own.
@@ -148,8 +139,4 @@ async fn a_wave_over_many_addresses_folds_into_the_incidents_it_already_opened()
     .await;
     assert!(fifth != first && fifth != second, "{fifth} should be a new incident");
     server.stop();
-}
-
-fn cli_show(server: &Server, token: &str, id: &str) -> String {
-    String::from_utf8_lossy(&server.cli(token, &["incident", "show", id]).stdout).into_owned()
 }

@@ -70,6 +70,15 @@ impl Server {
         Server::spawn(dir, port, database, None, filter, log)
     }
 
+    /// Starts a server on a fresh SQLite file in `dir` with `config` written as its
+    /// configuration file.
+    pub fn start_with_config(dir: &Path, config: &str) -> Server {
+        let path = dir.join("firebreak.toml");
+        std::fs::write(&path, config).unwrap();
+        let database = format!("sqlite://{}", dir.join("firebreak.db").display());
+        Server::start_on_with_config(dir, free_port(), &database, &path, Stdio::inherit())
+    }
+
     /// Starts a server with a configuration file as well.
     pub fn start_on_with_config(
         dir: &Path,

@@ -12,13 +12,6 @@ use serde_json::{Value, json};
 
 use crate::{Server, cli_ok, free_port, get_json, post_events, stuffing_burst, wait_until};
 
-fn start_with(dir: &Path, config: &str) -> Server {
-    let path = dir.join("firebreak.toml");
-    std::fs::write(&path, config).unwrap();
-    let database = format!("sqlite://{}", dir.join("firebreak.db").display());
-    Server::start_on_with_config(dir, free_port(), &database, &path, Stdio::inherit())
-}
-
 async fn bouncer_key(server: &Server, admin: &str, name: &str) -> String {
     let created: Value = reqwest::Client::new()
         .post(server.url("/api/v1/bouncers"))
@@ -63,7 +56,8 @@ fn values(stream: &Value, key: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_playbook_bans_the_stuffer_and_never_the_protected_address() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_with(dir.path(), "[response]\nnever_ban = [\"198.51.100.0/28\"]\n");
+    let server =
+        Server::start_with_config(dir.path(), "[response]\nnever_ban = [\"198.51.100.0/28\"]\n");
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let key = bouncer_key(&server, &admin, "edge").await;
@@ -184,7 +178,7 @@ fn short_ban_config(dir: &Path, extra: &str) -> String {
 #[tokio::test]
 async fn an_expired_ban_leaves_the_stream_and_the_check() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_with(dir.path(), &short_ban_config(dir.path(), ""));
+    let server = Server::start_with_config(dir.path(), &short_ban_config(dir.path(), ""));
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let key = bouncer_key(&server, &admin, "edge").await;
@@ -258,7 +252,7 @@ async fn bans_are_applied_in_nftables_and_leave_it_at_expiry() {
     let dir = tempfile::tempdir().unwrap();
     let table = format!("fbtest{}", free_port());
     let extra = format!("[response.nftables]\nenabled = true\ntable = \"{table}\"\n");
-    let server = start_with(dir.path(), &short_ban_config(dir.path(), &extra));
+    let server = Server::start_with_config(dir.path(), &short_ban_config(dir.path(), &extra));
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     post_events(&server, &ingest, stuffing_burst("203.0.113.62", 2, 0)).await;
@@ -331,7 +325,7 @@ async fn the_crowdsec_firewall_bouncer_enforces_and_lifts_the_ban() {
          [[notify.routes]]\nname = \"playbooks\"\nevents = [\"playbook\"]\nchannels = [\"siem\"]\n",
         playbooks.display()
     );
-    let server = start_with(dir.path(), &config);
+    let server = Server::start_with_config(dir.path(), &config);
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let key = bouncer_key(&server, &admin, "firewall").await;
@@ -480,7 +474,7 @@ async fn an_account_lock_calls_the_apps_admin_api_signed_and_the_rollback_undoes
          [[response.actions]]\nname = \"unlock\"\nkind = \"lock_account\"\non = \"lift\"\nmethod = \"DELETE\"\n\
          url = \"http://127.0.0.1:{port}/admin/users/{{target}}/lock\"\nsecret = \"{SECRET}\"\n"
     );
-    let server = start_with(dir.path(), &config);
+    let server = Server::start_with_config(dir.path(), &config);
     let admin = server.admin_token().await;
     let key = bouncer_key(&server, &admin, "app").await;
     let incident = cli_ok(

@@ -214,16 +214,7 @@ async fn alerts_are_grouped_assigned_suppressed_and_pivoted_with_drills_left_out
 #[tokio::test]
 async fn grouped_by_rule_a_distributed_wave_is_one_incident() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("firebreak.toml");
-    std::fs::write(&config, "[incidents]\ngroup_by = \"rule\"\n").unwrap();
-    let database = format!("sqlite://{}", dir.path().join("firebreak.db").display());
-    let server = Server::start_on_with_config(
-        dir.path(),
-        crate::free_port(),
-        &database,
-        &config,
-        std::process::Stdio::inherit(),
-    );
+    let server = Server::start_with_config(dir.path(), "[incidents]\ngroup_by = \"rule\"\n");
     let admin = server.admin_token().await;
     let ingest = server.token(&admin, "ingest").await;
     let wave: String = (20..25).map(|n| stuffing_burst(&format!("198.51.100.{n}"), 3, 0)).collect();
