@@ -463,6 +463,8 @@ impl AlertWriter {
         // Incidents chosen earlier in this batch, by (rule, group or none): their links are not
         // stored yet, so the store's search would not find them.
         let mut chosen: HashMap<(String, Option<String>), i64> = HashMap::new();
+        // Wave incidents already found open in this batch (one read each, not one per alert).
+        let mut open_waves = std::collections::HashSet::new();
         let mut links = Vec::new();
         let mut joined = Vec::new();
         for (alert, created) in recorded {
@@ -497,7 +499,10 @@ impl AlertWriter {
             {
                 // The wave's newest incident, unless it was closed meanwhile (then the alert
                 // opens one: a wave that outlives its incident is news).
-                if store.get_incident(newest).await?.status.is_open() {
+                if open_waves.contains(&newest)
+                    || store.get_incident(newest).await?.status.is_open()
+                {
+                    open_waves.insert(newest);
                     joins = Some(newest);
                 }
             }
