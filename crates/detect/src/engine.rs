@@ -42,7 +42,7 @@ use crate::parse::{
     normalise_address, parse_ip,
 };
 use crate::rules::fields::{self, FieldRef, View, number_text};
-use crate::rules::matcher::{AnyOf, Matcher, QUICK_VALUES, fingerprint, parse_net};
+use crate::rules::matcher::{AnyOf, Matcher, QUICK_SLOTS, QUICK_VALUES, fingerprint, parse_net};
 use crate::rules::{Correlation, GeoCheck, LineSource, RuleKind, RuleSet};
 
 /// Addresses, networks and users that no rule ever sees.
@@ -357,36 +357,69 @@ const LINE_SOURCES: [(&str, LineSource); 4] =
 
 /// A detection rule that may match the lines of a source, with what lets the scanner pass over
 /// it without reading the rule: the first of the slot masks its matcher needs
-/// (`Matcher::first_need`: all ruled out by the prefilters, no match) and the slots it requires
-/// (`Matcher::required_slots`: one absent, no match); and whether the slots' presence alone
-/// decides it (`Matcher::decided_by_presence`: all present, a match).
+/// (`Matcher::first_need`: all ruled out by the prefilters, no match), the slots it requires
+/// (`Matcher::required_slots`: one absent, no match) and the short values up to two slots must
+/// equal (`Matcher::quick_equalities`: one unequal, no match); and whether these checks are the
+/// whole rule (`Matcher::decided_by_presence`, `Matcher::decided_by_equality`: all pass, a match).
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     index: usize,
     need: u32,
     required: u32,
-    by_presence: bool,
-    /// A slot and the fingerprints of the values it must equal (`Matcher::quick_equality`;
-    /// `count` 0: none).
-    equal: (usize, [u128; QUICK_VALUES], usize),
+    /// The checks of [`Candidate::may_match`] are the whole rule: passing them is a match.
+    decided: bool,
+    /// `equal[..equals]` are in use.
+    equals: usize,
+    equal: [Equal; QUICK_SLOTS],
+}
+
+/// A slot and the fingerprints of the values (`prints[..count]`) one of which it must equal.
+#[derive(Debug, Clone, Copy, Default)]
+struct Equal {
+    slot: usize,
+    count: usize,
+    prints: [u128; QUICK_VALUES],
+}
+
+impl Equal {
+    fn holds(&self, view: &View<'_>) -> bool {
+        let value = view.slots.get(self.slot).and_then(|v| v.as_deref());
+        value.and_then(fingerprint).is_some_and(|print| {
+            self.prints.get(..self.count).unwrap_or_default().contains(&print)
+        })
+    }
 }
 
 impl Candidate {
     fn new(index: usize, matcher: &Matcher) -> Candidate {
-        let mut equal = (0, [0; QUICK_VALUES], 0);
-        if let Some((slot, prints)) = matcher.quick_equality() {
-            for (place, print) in equal.1.iter_mut().zip(&prints) {
-                *place = *print;
-                equal.2 += 1;
-            }
-            equal.0 = slot;
-        }
-        Candidate {
+        let mut candidate = Candidate {
             index,
             need: matcher.first_need(),
             required: matcher.required_slots(),
-            by_presence: matcher.decided_by_presence(),
-            equal,
+            decided: matcher.decided_by_presence() || matcher.decided_by_equality(),
+            equals: 0,
+            equal: Default::default(),
+        };
+        for (place, (slot, prints)) in candidate.equal.iter_mut().zip(matcher.quick_equalities()) {
+            place.slot = slot;
+            for (to, print) in place.prints.iter_mut().zip(&prints) {
+                *to = *print;
+                place.count += 1;
+            }
+            candidate.equals += 1;
+        }
+        candidate
+    }
+
+    /// A candidate read from the rule each time (application events: see `evaluate`).
+    fn unfiltered(index: usize) -> Candidate {
+        Candidate {
+            index,
+            need: 0,
+            required: 0,
+            decided: false,
+            equals: 0,
+            equal: Default::default(),
         }
     }
 
@@ -396,14 +429,7 @@ impl Candidate {
         {
             return false;
         }
-        let (slot, prints, count) = &self.equal;
-        if *count == 0 {
-            return true;
-        }
-        let value = view.slots.get(*slot).and_then(|v| v.as_deref());
-        value
-            .and_then(fingerprint)
-            .is_some_and(|print| prints.iter().take(*count).any(|p| *p == print))
+        self.equal.get(..self.equals).unwrap_or_default().iter().all(|e| e.holds(view))
     }
 }
 
@@ -861,13 +887,7 @@ impl Scanner {
                     RuleKind::Detection { source, .. } => source.admits(&APP, category),
                     RuleKind::Correlation(_) => false,
                 })
-                .map(|(index, _)| Candidate {
-                    index,
-                    need: 0,
-                    required: 0,
-                    by_presence: false,
-                    equal: (0, [0; QUICK_VALUES], 0),
-                })
+                .map(|(index, _)| Candidate::unfiltered(index))
                 .collect::<Vec<_>>(),
         };
         let candidates = &taken;
@@ -875,12 +895,12 @@ impl Scanner {
             if !candidate.may_match(view) {
                 continue;
             }
-            let (index, by_presence) = (candidate.index, candidate.by_presence);
+            let (index, decided) = (candidate.index, candidate.decided);
             let Some(rule) = rules.rules.get(index) else { continue };
             let RuleKind::Detection { matcher, generate, group, geo, .. } = &rule.kind else {
                 continue;
             };
-            if !by_presence && !matcher.matches(view) {
+            if !decided && !matcher.matches(view) {
                 continue;
             }
             self.stats.matches += 1;

@@ -296,8 +296,6 @@ const FROM: &str = " from ";
 static FROM_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(FROM));
 static PORT_FINDER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(" port "));
-static PORT_FINDER_REV: LazyLock<memmem::FinderRev<'static>> =
-    LazyLock::new(|| memmem::FinderRev::new(" port "));
 
 /// The first ` port ` in `text`.
 fn find_port(text: &str) -> Option<usize> {
@@ -608,9 +606,13 @@ fn address_port_tail(text: &str) -> Option<(&str, Option<u16>, &str)> {
             text = rest;
         }
     }
+    // A port is the last word after the last ` port ` (a number has no space in it): that
+    // ` port ` ends at the last space, so one backward search for a space finds it.
     let mut port = None;
-    if let Some(at) = PORT_FINDER_REV.rfind(text.as_bytes())
-        && let Ok(number) = text[at + 6..].parse::<u16>()
+    if let Some(space) = memchr::memrchr(b' ', text.as_bytes())
+        && let Some(at) = space.checked_sub(5)
+        && text.as_bytes().get(at..space) == Some(b" port")
+        && let Ok(number) = text[space + 1..].parse::<u16>()
     {
         port = Some(number);
         text = &text[..at];
@@ -1049,6 +1051,49 @@ mod tests {
             "Oct 15 19:51:35 server sshd[7599]: Address 198.51.100.9 maps to scan-44.example.com, but this does not map back to the address - POSSIBLE BREAK-IN ATTEMPT!",
         ] {
             assert!(crate::parse::check::sshd_event(line).is_err(), "{line}");
+        }
+    }
+
+    /// The port read from the right by one search for the last space agrees with taking the
+    /// last ` port ` anywhere (a two-way reverse search, as this was written before).
+    fn port_tail_by_rfind(text: &str) -> Option<(&str, Option<u16>, &str)> {
+        let mut text = text.trim_end();
+        for suffix in [" ssh2", " ssh1"] {
+            if let Some(rest) = text.strip_suffix(suffix) {
+                text = rest;
+            }
+        }
+        let mut port = None;
+        if let Some(at) = text.rfind(" port ")
+            && let Ok(number) = text[at + 6..].parse::<u16>()
+        {
+            port = Some(number);
+            text = &text[..at];
+        }
+        let (head, address) = match text.rfind(' ') {
+            Some(at) => (&text[..at], &text[at + 1..]),
+            None => ("", text),
+        };
+        crate::parse::is_address(address).then_some((address, port, head))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_port_tail_is_read_as_a_search_for_the_last_port_would(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(" port ".to_owned()),
+                proptest::strategy::Just(" port".to_owned()),
+                proptest::strategy::Just("port ".to_owned()),
+                proptest::strategy::Just(" ".to_owned()),
+                proptest::strategy::Just(" ssh2".to_owned()),
+                proptest::strategy::Just("+".to_owned()),
+                "[0-9]{1,6}",
+                "[a-z.:]{1,8}",
+                "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
+            ], 0..10)
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(address_port_tail(&text), port_tail_by_rfind(&text), "{:?}", text);
         }
     }
 

@@ -120,8 +120,11 @@ impl AnyOf {
     }
 }
 
-/// The most values [`Matcher::quick_equality`] carries.
+/// The most values [`Matcher::quick_equalities`] carries per slot.
 pub const QUICK_VALUES: usize = 2;
+
+/// The most slots [`Matcher::quick_equalities`] carries.
+pub const QUICK_SLOTS: usize = 2;
 
 /// A text of at most 15 bytes, ASCII-lowercased, with its length, as one number: two texts have
 /// the same fingerprint exactly when they are equal ignoring ASCII case. `None` when longer.
@@ -287,16 +290,18 @@ impl Matcher {
         }
     }
 
-    /// A slot the rule cannot match without equalling one of at most [`QUICK_VALUES`] short
-    /// values (an `a: x` or `a: [x, y]` item and-ed into the condition), as [`fingerprint`]s:
-    /// the scanner compares them before reading the rule.
-    pub fn quick_equality(&self) -> Option<(usize, Vec<u128>)> {
-        self.find_equality(&self.condition, 0)
+    /// Slots (at most [`QUICK_SLOTS`]) the rule cannot match without each equalling one of at
+    /// most [`QUICK_VALUES`] short values (`a: x` or `a: [x, y]` items and-ed into the
+    /// condition), as [`fingerprint`]s: the scanner compares them before reading the rule.
+    pub fn quick_equalities(&self) -> Vec<(usize, Vec<u128>)> {
+        let mut found = Vec::new();
+        self.find_equalities(&self.condition, 0, &mut found);
+        found
     }
 
-    fn find_equality(&self, node: &Node, depth: usize) -> Option<(usize, Vec<u128>)> {
-        if depth > 32 {
-            return None;
+    fn find_equalities(&self, node: &Node, depth: usize, found: &mut Vec<(usize, Vec<u128>)>) {
+        if depth > 32 || found.len() >= QUICK_SLOTS {
+            return;
         }
         match node {
             Node::Item(Item {
@@ -304,14 +309,46 @@ impl Matcher {
                 test: Test::EqAny(values),
                 negate: false,
             }) if *slot < 32 && !values.is_empty() && values.len() <= QUICK_VALUES => {
-                let prints = values.iter().map(|v| fingerprint(v)).collect::<Option<Vec<_>>>()?;
-                Some((*slot, prints))
+                if let Some(prints) = values.iter().map(|v| fingerprint(v)).collect() {
+                    found.push((*slot, prints));
+                }
             }
-            Node::All(nodes) => nodes.iter().find_map(|n| self.find_equality(n, depth + 1)),
+            Node::All(nodes) => {
+                for n in nodes {
+                    self.find_equalities(n, depth + 1, found);
+                }
+            }
             Node::Named(index) => {
-                self.named.get(*index).and_then(|n| self.find_equality(n, depth + 1))
+                if let Some(n) = self.named.get(*index) {
+                    self.find_equalities(n, depth + 1, found);
+                }
             }
-            _ => None,
+            _ => {}
+        }
+    }
+
+    /// True when the condition is only the items [`Matcher::quick_equalities`] finds, and-ed:
+    /// the fingerprints the scanner compares then decide the rule, and its tree is not walked.
+    pub fn decided_by_equality(&self) -> bool {
+        let found = self.quick_equalities().len();
+        found > 0 && self.items_in_conjunction(&self.condition, 0) == Some(found)
+    }
+
+    /// The number of items under a tree of conjunctions and names, `None` when anything else
+    /// (an alternative, a negation) is in it.
+    fn items_in_conjunction(&self, node: &Node, depth: usize) -> Option<usize> {
+        if depth > 32 {
+            return None;
+        }
+        match node {
+            Node::Item(_) => Some(1),
+            Node::All(nodes) => nodes.iter().try_fold(0, |sum, n| {
+                Some(sum + self.items_in_conjunction(n, depth + 1)?)
+            }),
+            Node::Named(index) => {
+                self.named.get(*index).and_then(|n| self.items_in_conjunction(n, depth + 1))
+            }
+            Node::Any(_) | Node::Not(_) | Node::AtLeast(..) => None,
         }
     }
 

@@ -24,14 +24,18 @@ fn check(detection: &str, event: &str, expect: bool) {
     if matcher.decided_by_presence() {
         assert_eq!(matcher.required_slots() & !view.present == 0, expect, "{detection}");
     }
+    let equal = |(slot, prints): &(usize, Vec<u128>)| {
+        let value = view.slots[*slot].as_deref().and_then(super::matcher::fingerprint);
+        value.is_some_and(|v| prints.contains(&v))
+    };
+    if matcher.decided_by_equality() {
+        assert_eq!(matcher.quick_equalities().iter().all(equal), expect, "{detection}");
+    }
     if expect {
         // What lets the scanner pass over a rule unread must never hold for one that matches.
         assert_eq!(matcher.required_slots() & !view.present, 0, "{detection}");
         assert!(matcher.can_match(), "{detection}");
-        if let Some((slot, prints)) = matcher.quick_equality() {
-            let value = view.slots[slot].as_deref().and_then(super::matcher::fingerprint);
-            assert!(value.is_some_and(|v| prints.contains(&v)), "{detection}");
-        }
+        assert!(matcher.quick_equalities().iter().all(equal), "{detection}");
     }
 }
 
