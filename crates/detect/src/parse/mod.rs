@@ -269,28 +269,29 @@ pub fn is_ipv4(text: &str) -> bool {
     if !(7..=15).contains(&bytes.len()) {
         return false;
     }
-    // One pass: dots seen, and the value and digit count of the part being read.
-    let (mut dots, mut value, mut digits) = (0, 0u32, 0);
-    for &b in bytes {
-        if b == b'.' {
-            if digits == 0 || dots == 3 {
-                return false;
+    // Part by part: one to three digits (no leading zero, at most 255), a dot between parts.
+    let mut rest = bytes;
+    for part in 0..4 {
+        let (value, digits) = match rest {
+            [a @ b'1'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', ..] => {
+                (digit(*a) * 100 + digit(*b) * 10 + digit(*c), 3)
             }
-            (dots, value, digits) = (dots + 1, 0, 0);
-        } else if b.is_ascii_digit() {
-            if digits > 0 && value == 0 {
-                return false; // a leading zero
-            }
-            value = value * 10 + u32::from(b - b'0');
-            digits += 1;
-            if value > 255 {
-                return false;
-            }
-        } else {
-            return false;
-        }
+            [a @ b'1'..=b'9', b @ b'0'..=b'9', ..] => (digit(*a) * 10 + digit(*b), 2),
+            [a @ b'0'..=b'9', ..] => (digit(*a), 1),
+            _ => return false,
+        };
+        let after = rest.get(digits..).unwrap_or_default();
+        rest = match (part, after) {
+            (3, []) => return value <= 255,
+            (0..=2, [b'.', tail @ ..]) if value <= 255 => tail,
+            _ => return false,
+        };
     }
-    dots == 3 && digits > 0
+    false
+}
+
+fn digit(b: u8) -> u32 {
+    u32::from(b - b'0')
 }
 
 /// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) as plain IPv4; anything else unchanged.

@@ -293,7 +293,6 @@ const FROM: &str = " from ";
 
 /// Built once: constructing a searcher per line costs more than the search (which is also why
 /// the hot paths below search with these and memchr rather than `str::find` with a `&str`).
-static FROM_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(FROM));
 static PORT_FINDER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(" port "));
 
@@ -545,7 +544,13 @@ fn user_from_address(
 ) -> Option<(&str, &str, Option<u16>, Option<&str>)> {
     let padded_start = if rest.starts_with("from ") { 0 } else { usize::MAX };
     let bytes = rest.as_bytes();
-    let mut candidates = FROM_FINDER.find_iter(bytes).map(|at| (at, at + FROM.len()));
+    // Each space, checked for ` from `: user names are short, so the first space is mostly the
+    // one, and a byte loop costs less there than setting up a substring search per line.
+    let mut candidates = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(at, &b)| b == b' ' && bytes.get(at..at + FROM.len()) == Some(FROM.as_bytes()))
+        .map(|(at, _)| (at, at + FROM.len()));
     let first = (padded_start == 0).then_some((0, 5));
     for (user_end, address_start) in first.into_iter().chain(&mut candidates) {
         let after = &rest[address_start..];
