@@ -383,7 +383,7 @@ struct Equal {
 
 impl Equal {
     fn holds(&self, view: &View<'_>) -> bool {
-        let value = view.slots.get(self.slot).and_then(|v| v.as_deref());
+        let value = view.slot(self.slot);
         value.and_then(fingerprint).is_some_and(|print| {
             self.prints.get(..self.count).unwrap_or_default().contains(&print)
         })
@@ -791,10 +791,9 @@ impl Scanner {
     pub fn feed_event(&mut self, event: &Event, raw: &str) {
         self.last_matches.clear();
         let mut view = View::from_event(event, raw);
-        let source = view.slots[fields::SOURCE]
-            .as_deref()
+        let source = view.slot(fields::SOURCE)
             .and_then(|name| LINE_SOURCES.iter().position(|(source, _)| *source == name));
-        let category = view.slots[fields::CATEGORY].as_deref().map(str::to_owned);
+        let category = view.slot(fields::CATEGORY).map(str::to_owned);
         let weight = event.get("event.count").and_then(serde_json::Value::as_u64).unwrap_or(1);
         self.evaluate(
             source.unwrap_or(LINE_SOURCES.len()),
@@ -829,9 +828,8 @@ impl Scanner {
             self.watermark = Some(time);
         }
         if let Some(geo) = &self.config.geo
-            && view.slots[fields::OUTCOME].as_deref() == Some("success")
-            && let Some(point) = view.slots[fields::SOURCE_IP]
-                .as_deref()
+            && view.slot(fields::OUTCOME) == Some("success")
+            && let Some(point) = view.slot(fields::SOURCE_IP)
                 .and_then(parse_ip)
                 .and_then(|ip| geo.lookup(ip))
         {
@@ -844,7 +842,7 @@ impl Scanner {
         }
         if let Some(prefilters) = self.prefilters.get(source) {
             for (slot, covers, automaton) in prefilters {
-                if let Some(value) = view.slots.get(*slot).and_then(|v| v.as_deref())
+                if let Some(value) = view.slot(*slot)
                     && !automaton.occurs(value)
                 {
                     view.no_hits |= covers;
@@ -854,11 +852,10 @@ impl Scanner {
         let view: &View<'_> = view;
         let rules = Arc::clone(&self.rules);
         if !self.explaining.is_empty() {
-            self.last_fields = fields::SLOTS
-                .iter()
-                .zip(&view.slots)
-                .filter_map(|(name, value)| {
-                    Some(((*name).to_owned(), value.as_deref()?.to_owned()))
+            self.last_fields = view
+                .filled()
+                .filter_map(|(slot, value)| {
+                    Some(((*fields::SLOTS.get(slot)?).to_owned(), value.to_owned()))
                 })
                 .collect();
             for &index in &self.explaining {
@@ -984,13 +981,13 @@ impl Scanner {
     fn allowlisted(&self, view: &View<'_>) -> bool {
         let allow = &self.config.allow;
         if !allow.networks.is_empty()
-            && let Some(ip) = view.slots[fields::SOURCE_IP].as_deref().and_then(parse_ip)
+            && let Some(ip) = view.slot(fields::SOURCE_IP).and_then(parse_ip)
             && allow.admits_ip(ip)
         {
             return true;
         }
         !allow.users.is_empty()
-            && view.slots[fields::USER].as_deref().is_some_and(|u| allow.users.contains(u))
+            && view.slot(fields::USER).is_some_and(|u| allow.users.contains(u))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1014,7 +1011,7 @@ impl Scanner {
         buf.clear();
         let key: &str = match (&input, c.group_by.as_slice()) {
             (Input::View(view), [FieldRef::Slot(slot)]) => {
-                match view.slots.get(*slot).and_then(|v| v.as_deref()) {
+                match view.slot(*slot) {
                     Some(value) => value,
                     None => {
                         self.key_buf = buf;
@@ -1114,7 +1111,7 @@ impl Scanner {
         state.seen = state.seen.max(now);
         let fired = match check {
             GeoCheck::NewCountry => {
-                let country = view.slots[fields::COUNTRY].as_deref()?;
+                let country = view.slot(fields::COUNTRY)?;
                 let known = state.countries.iter().any(|c| c.as_str() == country);
                 if !known {
                     if state.countries.len() >= 16 {
@@ -1125,8 +1122,7 @@ impl Scanner {
                 !known && !first
             }
             GeoCheck::ImpossibleTravel { max_kmh, min_km } => {
-                let (lat, lon) = view.slots[fields::LOCATION]
-                    .as_deref()?
+                let (lat, lon) = view.slot(fields::LOCATION)?
                     .split_once(',')
                     .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))?;
                 let fired = match state.last {
@@ -1624,7 +1620,7 @@ fn default_group(view: &View<'_>) -> Vec<(String, String)> {
 /// The field a detection finding is grouped by when its rule names none, and its value.
 fn default_slot<'v>(view: &'v View<'_>) -> Option<(&'static str, &'v str)> {
     for slot in [fields::SOURCE_IP, fields::SOURCE_ADDRESS, fields::USER] {
-        if let Some(value) = view.slots.get(slot).and_then(|s| s.as_deref()) {
+        if let Some(value) = view.slot(slot) {
             return Some((fields::SLOTS.get(slot).copied().unwrap_or("?"), value));
         }
     }

@@ -154,9 +154,15 @@ pub fn number_text(n: u64) -> Cow<'static, str> {
 
 /// One line as rules see it: the fixed slots, borrowed from the line where possible, and the
 /// JSON event behind it when the line was JSON.
+///
+/// Slots are `Copy` (a borrowed text, or the place of an owned one in `owned`), so that a view
+/// is cheap to set up and to drop on every line: with a `Cow` per slot, dropping the view
+/// checked every slot for an allocation, which cost as much as reading the syslog header.
 #[derive(Debug, Default)]
 pub struct View<'a> {
-    pub slots: [Option<Cow<'a, str>>; SLOT_COUNT],
+    slots: [Slot<'a>; SLOT_COUNT],
+    /// Texts the view owns (numbers written out, values of JSON events), in the order set.
+    owned: Vec<String>,
     pub event: Option<&'a Event>,
     /// The whole line, for Sigma keyword searches.
     pub raw: &'a str,
@@ -168,23 +174,66 @@ pub struct View<'a> {
     pub present: u32,
 }
 
+/// One slot of a [`View`].
+#[derive(Debug, Default, Clone, Copy)]
+enum Slot<'a> {
+    #[default]
+    Empty,
+    Borrowed(&'a str),
+    /// An index into [`View::owned`].
+    Owned(usize),
+}
+
 impl<'a> View<'a> {
     pub fn new(raw: &'a str) -> View<'a> {
-        View { slots: Default::default(), event: None, raw, no_hits: 0, present: 0 }
+        View {
+            slots: [Slot::Empty; SLOT_COUNT],
+            owned: Vec::new(),
+            event: None,
+            raw,
+            no_hits: 0,
+            present: 0,
+        }
     }
 
+    #[inline]
     pub fn set(&mut self, slot: usize, value: impl Into<Cow<'a, str>>) {
+        let filled = match value.into() {
+            Cow::Borrowed(text) => Slot::Borrowed(text),
+            Cow::Owned(text) => self.keep(text),
+        };
         if let Some(place) = self.slots.get_mut(slot) {
-            *place = Some(value.into());
+            *place = filled;
             self.present |= 1 << slot;
         }
+    }
+
+    /// Takes an owned text (lines mostly set borrowed ones: kept out of the inlined path).
+    #[cold]
+    fn keep(&mut self, text: String) -> Slot<'a> {
+        self.owned.push(text);
+        Slot::Owned(self.owned.len() - 1)
+    }
+
+    /// The text in a slot.
+    pub fn slot(&self, slot: usize) -> Option<&str> {
+        match self.slots.get(slot)? {
+            Slot::Empty => None,
+            Slot::Borrowed(text) => Some(text),
+            Slot::Owned(index) => self.owned.get(*index).map(String::as_str),
+        }
+    }
+
+    /// Every slot that holds a text: (slot, text).
+    pub fn filled(&self) -> impl Iterator<Item = (usize, &str)> {
+        (0..SLOT_COUNT).filter_map(|slot| Some((slot, self.slot(slot)?)))
     }
 
     /// The field's value as text (numbers and booleans of JSON events written as JSON writes them).
     pub fn get(&self, field: &FieldRef) -> Option<Cow<'_, str>> {
         match field {
             FieldRef::Slot(index) => {
-                self.slots.get(*index).and_then(|slot| slot.as_deref()).map(Cow::Borrowed)
+                self.slot(*index).map(Cow::Borrowed)
             }
             FieldRef::Other(name) => {
                 let value = self.event?.get(name)?;
@@ -202,7 +251,7 @@ impl<'a> View<'a> {
                 view.set(index, Cow::Owned(text.into_owned()));
             }
         }
-        if view.slots[SOURCE].is_none() {
+        if view.slot(SOURCE).is_none() {
             view.set(SOURCE, "application");
         }
         view

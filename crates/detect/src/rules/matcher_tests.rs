@@ -25,7 +25,7 @@ fn check(detection: &str, event: &str, expect: bool) {
         assert_eq!(matcher.required_slots() & !view.present == 0, expect, "{detection}");
     }
     let equal = |(slot, prints): &(usize, Vec<u128>)| {
-        let value = view.slots[*slot].as_deref().and_then(super::matcher::fingerprint);
+        let value = view.slot(*slot).and_then(super::matcher::fingerprint);
         value.is_some_and(|v| prints.contains(&v))
     };
     if matcher.decided_by_equality() {

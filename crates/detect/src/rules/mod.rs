@@ -438,7 +438,7 @@ impl RuleSet {
         match self.rules.get(index).map(|rule| &rule.kind) {
             Some(RuleKind::Detection { matcher, source, .. }) => {
                 // An event that says its category must say the rule's, if the rule names one.
-                let category = view.slots[fields::CATEGORY].as_deref();
+                let category = view.slot(fields::CATEGORY);
                 let category_ok = match (&source.category, category) {
                     (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
                     _ => true,
