@@ -134,8 +134,10 @@ impl Default for ScanConfig {
 /// One alert: a rule fired for a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    pub rule_id: String,
-    pub title: String,
+    /// Shared with the scanner's copy of the rule's id, title and tags: a new finding clones
+    /// three pointers, not a string per tag (findings open by the ten thousand in an attack).
+    pub rule_id: Arc<str>,
+    pub title: Arc<str>,
     pub severity: Severity,
     /// ECS field → value, e.g. `{"source.ip": "203.0.113.5"}`.
     pub group: BTreeMap<String, String>,
@@ -145,7 +147,7 @@ pub struct Finding {
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub sample: Vec<String>,
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
 }
 
 /// What happened to the input.
@@ -476,6 +478,8 @@ pub struct Scanner {
     prefilters: [Vec<(usize, u32, AnyOf)>; LINE_SOURCES.len()],
     needs_bytes: bool,
     windows: Vec<Map<KeyState>>,
+    /// Per rule, its id, title and tags as findings share them.
+    meta: Vec<(Arc<str>, Arc<str>, Arc<[String]>)>,
     /// Per rule, the decay factors of a `firebreak-rate` correlation (see [`decay_table`]).
     decay: Vec<Box<[f64]>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
@@ -519,6 +523,11 @@ impl Scanner {
             }
         }
         let windows = vec![Map::default(); rules.rules.len()];
+        let meta = rules
+            .rules
+            .iter()
+            .map(|rule| (rule.id.as_str().into(), rule.title.as_str().into(), rule.tags.clone().into()))
+            .collect();
         let decay = rules
             .rules
             .iter()
@@ -542,6 +551,7 @@ impl Scanner {
             candidates,
             needs_bytes,
             windows,
+            meta,
             decay,
             keys: 0,
             open: HashMap::default(),
@@ -1169,17 +1179,21 @@ impl Scanner {
             self.stats.findings_refused += 1;
             return;
         }
+        let Some((id, title, tags)) = self.meta.get(fire.rule) else { return };
+        let (id, title, tags) = (Arc::clone(id), Arc::clone(title), Arc::clone(tags));
         let count = fire.count;
+        let mut sample = Vec::with_capacity(self.config.samples.max(1));
+        sample.push(raw.to_owned());
         self.findings.push(Finding {
-            rule_id: rule.id.clone(),
-            title: rule.title.clone(),
+            rule_id: id,
+            title,
             severity: rule.severity,
             group: fire_group(rules, fire, view).into_iter().collect(),
             count,
             first_seen: at,
             last_seen: at,
-            sample: vec![raw.to_owned()],
-            tags: rule.tags.clone(),
+            sample,
+            tags,
         });
         self.open.insert(open_key, self.findings.len() - 1);
     }
@@ -1760,7 +1774,7 @@ pub fn explain(
             rules: std::mem::take(&mut scanner.last_explained),
         });
     }
-    let findings = scanner.findings().iter().filter(|f| f.rule_id == rule_id).cloned().collect();
+    let findings = scanner.findings().iter().filter(|f| *f.rule_id == *rule_id).cloned().collect();
     Some(Explanation { rule_id, lines: out, findings, stats: scanner.stats() })
 }
 

@@ -243,7 +243,7 @@ fn an_event_that_names_no_line_source_gets_the_application_rules_only() {
         let event = firebreak_core::Event::from_json(doc.as_bytes(), now()).unwrap();
         scanner.feed_event(&event, &doc);
     }
-    let rules: Vec<&str> = scanner.findings().iter().map(|f| f.rule_id.as_str()).collect();
+    let rules: Vec<&str> = scanner.findings().iter().map(|f| &*f.rule_id).collect();
     assert!(!rules.iter().any(|r| r.starts_with("ssh_")), "{rules:?}");
     assert!(rules.contains(&"credential_stuffing"), "{rules:?}");
 }
@@ -359,7 +359,7 @@ fn temporal_and_value_sum_correlations() {
     ] {
         scanner.feed(Format::Json, line.as_bytes(), now());
     }
-    let ids: Vec<&str> = scanner.findings().iter().map(|f| f.rule_id.as_str()).collect();
+    let ids: Vec<&str> = scanner.findings().iter().map(|f| &*f.rule_id).collect();
     assert_eq!(ids, vec!["both", "sum", "avg"]);
 }
 

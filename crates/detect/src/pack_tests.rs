@@ -120,7 +120,7 @@ fn fired(fixture: &Fixture<'_>, lines: &[&str]) -> Vec<String> {
     }
     let stats = scanner.stats();
     assert_eq!(stats.malformed, 0, "a fixture line is malformed: {stats:?}");
-    scanner.findings().iter().map(|f| f.rule_id.clone()).collect()
+    scanner.findings().iter().map(|f| f.rule_id.to_string()).collect()
 }
 
 fn check(rule: &str, text: &str) {

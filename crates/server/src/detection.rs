@@ -438,14 +438,14 @@ impl AlertWriter {
             let group: serde_json::Map<String, serde_json::Value> =
                 finding.group.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
             let new = NewAlert {
-                rule_id: finding.rule_id,
-                title: finding.title,
+                rule_id: finding.rule_id.to_string(),
+                title: finding.title.to_string(),
                 severity: finding.severity,
                 group,
                 count: finding.count,
                 first_seen: finding.first_seen,
                 last_seen: finding.last_seen,
-                tags: finding.tags,
+                tags: finding.tags.to_vec(),
                 sample: finding.sample,
             };
             if let Some(id) = suppressions.covering(&new.rule_id, &new.group) {
