@@ -136,6 +136,19 @@ pub fn decode_line<'a>(
     }
 }
 
+/// How far [`find_byte`] looks with a plain loop before it calls memchr.
+const SHORT: usize = 16;
+
+/// The first `needle` in `bytes`: a plain loop over the first [`SHORT`] bytes (the fields of a
+/// log line are short, and memchr's vector set-up costs more than reading them), memchr past them.
+pub(crate) fn find_byte(needle: u8, bytes: &[u8]) -> Option<usize> {
+    let head = bytes.get(..SHORT).unwrap_or(bytes);
+    match head.iter().position(|&b| b == needle) {
+        Some(at) => Some(at),
+        None => memchr::memchr(needle, bytes.get(SHORT..)?).map(|at| at + SHORT),
+    }
+}
+
 /// The first line of `bytes` (without its `\n`) and what follows it; `None` when no `\n` is
 /// left. A memchr search: splitting with a byte predicate costs as much per line as reading a
 /// syslog header.

@@ -200,6 +200,14 @@ fn invalid_utf8_is_replaced_parsed_and_counted() {
 }
 
 proptest! {
+    /// The short-field byte search finds what memchr finds, on both sides of its loop's end.
+    #[test]
+    fn find_byte_agrees_with_memchr(bytes in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'a'), Just(b']')], 0..40)) {
+        for needle in [b' ', b']', b'x'] {
+            prop_assert_eq!(super::find_byte(needle, &bytes), memchr::memchr(needle, &bytes));
+        }
+    }
+
     /// The quick IPv4 check agrees with the standard parser.
     #[test]
     fn is_ipv4_agrees_with_the_standard_parser(text in "[0-9.a+ ]{0,17}") {

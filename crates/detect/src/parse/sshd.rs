@@ -514,7 +514,7 @@ fn parse_body(text: &str) -> Option<SshMessage<'_>> {
 /// `password for [invalid user ]U from A port P ssh2[: info]`.
 fn auth_result(kind: SshKind, rest: &str) -> Option<SshMessage<'_>> {
     // The method is one word (`password`, `keyboard-interactive/pam`).
-    let space = memchr::memchr(b' ', rest.as_bytes())?;
+    let space = super::find_byte(b' ', rest.as_bytes())?;
     let (method, rest) = (&rest[..space], rest[space..].strip_prefix(" for ")?);
     if method.is_empty() {
         return None;
@@ -591,7 +591,7 @@ fn valid_tail(tail: &str, allow_info: bool) -> Option<(Option<u16>, Option<&str>
 }
 
 fn split_token(text: &str) -> (&str, &str) {
-    match memchr::memchr(b' ', text.as_bytes()) {
+    match super::find_byte(b' ', text.as_bytes()) {
         Some(at) => (&text[..at], &text[at..]),
         None => (text, ""),
     }
@@ -689,7 +689,7 @@ fn received_disconnect(rest: &str) -> Option<SshMessage<'_>> {
     let (head, tail) = match find_port(rest) {
         Some(at) => {
             let after = &rest[at + 6..];
-            let colon = memchr::memchr(b':', after.as_bytes())?;
+            let colon = super::find_byte(b':', after.as_bytes())?;
             (&rest[..at + 6 + colon], &after[colon + 1..])
         }
         None => {

@@ -177,7 +177,7 @@ impl SyslogParser {
         cursor.eat(b' ').ok_or(ParseError::BadTimestamp)?;
         let mut field = || -> Option<&'a str> {
             let start = cursor.pos;
-            let len = memchr::memchr(b' ', cursor.rest())?;
+            let len = super::find_byte(b' ', cursor.rest())?;
             cursor.pos += len + 1;
             let value = line.get(start..start + len)?;
             Some(value).filter(|v| *v != "-")
@@ -300,7 +300,7 @@ pub(crate) fn read_iso(cursor: &mut Cursor<'_>, local: &mut LocalTime) -> Option
 fn parse_header(rest: &str) -> SyslogLine<'_> {
     let mut host = None;
     let mut rest = rest;
-    let first_end = memchr::memchr(b' ', rest.as_bytes()).unwrap_or(rest.len());
+    let first_end = super::find_byte(b' ', rest.as_bytes()).unwrap_or(rest.len());
     let first = &rest[..first_end];
     if !looks_like_tag(first) && first_end < rest.len() {
         host = Some(first);
@@ -348,7 +348,7 @@ fn read_tag(rest: &str) -> Option<(Option<&str>, Option<u32>, &str)> {
     let mut pid = None;
     let mut after = &rest[end..];
     if let Some(inner) = after.strip_prefix('[') {
-        let close = memchr::memchr(b']', inner.as_bytes())?;
+        let close = super::find_byte(b']', inner.as_bytes())?;
         pid = inner[..close].parse().ok();
         after = &inner[close + 1..];
         after = after.strip_prefix(':').unwrap_or(after);
