@@ -435,6 +435,9 @@ impl Candidate {
     }
 }
 
+/// A rule's id, title and tags, as its findings share them.
+type RuleMeta = (Arc<str>, Arc<str>, Arc<[String]>);
+
 /// A firing to be turned into a finding.
 #[derive(Debug)]
 struct Fire {
@@ -479,7 +482,7 @@ pub struct Scanner {
     needs_bytes: bool,
     windows: Vec<Map<KeyState>>,
     /// Per rule, its id, title and tags as findings share them.
-    meta: Vec<(Arc<str>, Arc<str>, Arc<[String]>)>,
+    meta: Vec<RuleMeta>,
     /// Per rule, the decay factors of a `firebreak-rate` correlation (see [`decay_table`]).
     decay: Vec<Box<[f64]>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
