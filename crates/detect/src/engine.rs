@@ -386,9 +386,9 @@ struct Equal {
 impl Equal {
     fn holds(&self, view: &View<'_>) -> bool {
         let value = view.slot(self.slot);
-        value.and_then(fingerprint).is_some_and(|print| {
-            self.prints.get(..self.count).unwrap_or_default().contains(&print)
-        })
+        value
+            .and_then(fingerprint)
+            .is_some_and(|print| self.prints.get(..self.count).unwrap_or_default().contains(&print))
     }
 }
 
@@ -529,7 +529,9 @@ impl Scanner {
         let meta = rules
             .rules
             .iter()
-            .map(|rule| (rule.id.as_str().into(), rule.title.as_str().into(), rule.tags.clone().into()))
+            .map(|rule| {
+                (rule.id.as_str().into(), rule.title.as_str().into(), rule.tags.clone().into())
+            })
             .collect();
         let decay = rules
             .rules
@@ -804,7 +806,8 @@ impl Scanner {
     pub fn feed_event(&mut self, event: &Event, raw: &str) {
         self.last_matches.clear();
         let mut view = View::from_event(event, raw);
-        let source = view.slot(fields::SOURCE)
+        let source = view
+            .slot(fields::SOURCE)
             .and_then(|name| LINE_SOURCES.iter().position(|(source, _)| *source == name));
         let category = view.slot(fields::CATEGORY).map(str::to_owned);
         let weight = event.get("event.count").and_then(serde_json::Value::as_u64).unwrap_or(1);
@@ -842,9 +845,8 @@ impl Scanner {
         }
         if let Some(geo) = &self.config.geo
             && view.slot(fields::OUTCOME) == Some("success")
-            && let Some(point) = view.slot(fields::SOURCE_IP)
-                .and_then(parse_ip)
-                .and_then(|ip| geo.lookup(ip))
+            && let Some(point) =
+                view.slot(fields::SOURCE_IP).and_then(parse_ip).and_then(|ip| geo.lookup(ip))
         {
             if let Some(country) = point.country {
                 view.set(fields::COUNTRY, country.to_string());
@@ -999,8 +1001,7 @@ impl Scanner {
         {
             return true;
         }
-        !allow.users.is_empty()
-            && view.slot(fields::USER).is_some_and(|u| allow.users.contains(u))
+        !allow.users.is_empty() && view.slot(fields::USER).is_some_and(|u| allow.users.contains(u))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1023,15 +1024,13 @@ impl Scanner {
         let mut buf = std::mem::take(&mut self.key_buf);
         buf.clear();
         let key: &str = match (&input, c.group_by.as_slice()) {
-            (Input::View(view), [FieldRef::Slot(slot)]) => {
-                match view.slot(*slot) {
-                    Some(value) => value,
-                    None => {
-                        self.key_buf = buf;
-                        return;
-                    }
+            (Input::View(view), [FieldRef::Slot(slot)]) => match view.slot(*slot) {
+                Some(value) => value,
+                None => {
+                    self.key_buf = buf;
+                    return;
                 }
-            }
+            },
             (Input::Keyed([name], key), [field])
                 if name.name() == field.name() && !key.contains('\u{1f}') =>
             {
@@ -1135,7 +1134,8 @@ impl Scanner {
                 !known && !first
             }
             GeoCheck::ImpossibleTravel { max_kmh, min_km } => {
-                let (lat, lon) = view.slot(fields::LOCATION)?
+                let (lat, lon) = view
+                    .slot(fields::LOCATION)?
                     .split_once(',')
                     .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))?;
                 let fired = match state.last {

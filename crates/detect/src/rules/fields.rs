@@ -232,9 +232,7 @@ impl<'a> View<'a> {
     /// The field's value as text (numbers and booleans of JSON events written as JSON writes them).
     pub fn get(&self, field: &FieldRef) -> Option<Cow<'_, str>> {
         match field {
-            FieldRef::Slot(index) => {
-                self.slot(*index).map(Cow::Borrowed)
-            }
+            FieldRef::Slot(index) => self.slot(*index).map(Cow::Borrowed),
             FieldRef::Other(name) => {
                 let value = self.event?.get(name)?;
                 value_text(value)

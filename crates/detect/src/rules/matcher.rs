@@ -342,9 +342,9 @@ impl Matcher {
         }
         match node {
             Node::Item(_) => Some(1),
-            Node::All(nodes) => nodes.iter().try_fold(0, |sum, n| {
-                Some(sum + self.items_in_conjunction(n, depth + 1)?)
-            }),
+            Node::All(nodes) => nodes
+                .iter()
+                .try_fold(0, |sum, n| Some(sum + self.items_in_conjunction(n, depth + 1)?)),
             Node::Named(index) => {
                 self.named.get(*index).and_then(|n| self.items_in_conjunction(n, depth + 1))
             }
