@@ -1645,36 +1645,45 @@ fn default_slot<'v>(view: &'v View<'_>) -> Option<(&'static str, &'v str)> {
 }
 
 fn syslog_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, source: &'static str) {
-    view.set(fields::SOURCE, source);
+    view.set_str(fields::SOURCE, source);
     if let Some(host) = line.host {
-        view.set(fields::HOST, host);
+        view.set_str(fields::HOST, host);
     }
     if let Some(program) = line.program {
-        view.set(fields::PROCESS, program);
+        view.set_str(fields::PROCESS, program);
     }
-    view.set(fields::MESSAGE, line.message);
+    view.set_str(fields::MESSAGE, line.message);
 }
 
 fn ssh_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, message: &sshd::SshMessage<'a>) {
     syslog_view(view, line, "sshd");
-    view.set(fields::CATEGORY, "authentication");
-    view.set(fields::ACTION, message.kind.action(message.preauth));
-    view.set(fields::OUTCOME, message.outcome());
+    view.set_str(fields::CATEGORY, "authentication");
+    view.set_str(fields::ACTION, message.kind.action(message.preauth));
+    view.set_str(fields::OUTCOME, message.outcome());
     if let Some(address) = message.address {
-        let (address, is_ip) = address_text(address);
-        if is_ip {
-            view.set(fields::SOURCE_IP, address.clone());
+        match address_text(address) {
+            (Cow::Borrowed(address), is_ip) => {
+                if is_ip {
+                    view.set_str(fields::SOURCE_IP, address);
+                }
+                view.set_str(fields::SOURCE_ADDRESS, address);
+            }
+            (Cow::Owned(address), is_ip) => {
+                if is_ip {
+                    view.set(fields::SOURCE_IP, address.clone());
+                }
+                view.set(fields::SOURCE_ADDRESS, address);
+            }
         }
-        view.set(fields::SOURCE_ADDRESS, address);
     }
     if let Some(user) = message.user {
-        view.set(fields::USER, user);
+        view.set_str(fields::USER, user);
     }
     if let Some(method) = message.method {
-        view.set(fields::SSH_METHOD, method);
+        view.set_str(fields::SSH_METHOD, method);
     }
     if let Some(detail) = message.detail {
-        view.set(fields::REASON, detail);
+        view.set_str(fields::REASON, detail);
     }
 }
 

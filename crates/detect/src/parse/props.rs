@@ -200,6 +200,13 @@ fn invalid_utf8_is_replaced_parsed_and_counted() {
 }
 
 proptest! {
+    /// The decimal reader gives what the standard parser gives.
+    #[test]
+    fn decimals_read_as_the_standard_parser_reads_them(text in "[+0-9a -]{0,12}") {
+        prop_assert_eq!(super::decimal_u16(&text), text.parse::<u16>().ok());
+        prop_assert_eq!(super::decimal_u32(&text), text.parse::<u32>().ok());
+    }
+
     /// The short-field byte search finds what memchr finds, on both sides of its loop's end.
     #[test]
     fn find_byte_agrees_with_memchr(bytes in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'a'), Just(b']')], 0..40)) {
@@ -219,6 +226,27 @@ proptest! {
     fn is_ipv4_agrees_on_near_addresses(parts in proptest::collection::vec("0{0,2}[0-9]{1,3}", 2..6)) {
         let text = parts.join(".");
         prop_assert_eq!(super::is_ipv4(&text), text.parse::<std::net::Ipv4Addr>().is_ok());
+    }
+}
+
+#[test]
+fn decimals_on_the_edges() {
+    for text in [
+        "65535",
+        "65536",
+        "4294967295",
+        "4294967296",
+        "+",
+        "",
+        "+7",
+        "007",
+        "-1",
+        "1 ",
+        "0000000000000000000000022",
+        "99999999999999999999999",
+    ] {
+        assert_eq!(super::decimal_u16(text), text.parse::<u16>().ok(), "{text:?}");
+        assert_eq!(super::decimal_u32(text), text.parse::<u32>().ok(), "{text:?}");
     }
 }
 

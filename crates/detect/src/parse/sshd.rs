@@ -571,7 +571,7 @@ fn valid_tail(tail: &str, allow_info: bool) -> Option<(Option<u16>, Option<&str>
     let mut port = None;
     if let Some(rest) = tail.strip_prefix(" port ") {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        port = Some(rest.get(..digits)?.parse::<u16>().ok()?);
+        port = Some(super::decimal_u16(rest.get(..digits)?)?);
         tail = &rest[digits..];
     }
     if let Some(rest) = tail.strip_prefix(" ssh") {
@@ -599,7 +599,7 @@ fn split_token(text: &str) -> (&str, &str) {
 
 fn leading_port(text: &str) -> Option<u16> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    text.get(..digits)?.parse().ok()
+    super::decimal_u16(text.get(..digits)?)
 }
 
 /// `A[ port P][ ssh2]` read from the right, for messages that end with the address.
@@ -617,7 +617,7 @@ fn address_port_tail(text: &str) -> Option<(&str, Option<u16>, &str)> {
     if let Some(space) = memchr::memrchr(b' ', text.as_bytes())
         && let Some(at) = space.checked_sub(5)
         && text.as_bytes().get(at..space) == Some(b" port")
-        && let Ok(number) = text[space + 1..].parse::<u16>()
+        && let Some(number) = super::decimal_u16(&text[space + 1..])
     {
         port = Some(number);
         text = &text[..at];

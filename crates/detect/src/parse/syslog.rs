@@ -349,7 +349,7 @@ fn read_tag(rest: &str) -> Option<(Option<&str>, Option<u32>, &str)> {
     let mut after = &rest[end..];
     if let Some(inner) = after.strip_prefix('[') {
         let close = super::find_byte(b']', inner.as_bytes())?;
-        pid = inner[..close].parse().ok();
+        pid = super::decimal_u32(&inner[..close]);
         after = &inner[close + 1..];
         after = after.strip_prefix(':').unwrap_or(after);
     } else {

@@ -196,6 +196,15 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Sets a slot to a text borrowed from the line (or static): the parsers' path.
+    #[inline]
+    pub fn set_str(&mut self, slot: usize, text: &'a str) {
+        if let Some(place) = self.slots.get_mut(slot) {
+            *place = Slot::Borrowed(text);
+            self.present |= 1 << slot;
+        }
+    }
+
     #[inline]
     pub fn set(&mut self, slot: usize, value: impl Into<Cow<'a, str>>) {
         let filled = match value.into() {
