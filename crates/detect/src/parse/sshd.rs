@@ -788,7 +788,7 @@ fn negotiation(rest: &str) -> Option<SshMessage<'_>> {
 /// [user=U]`. The user is `user=`, else `ruser=`.
 fn pam_auth_failure(text: &str) -> Option<SshMessage<'_>> {
     // `pam_unix`, `pam_sss`, `pam_ldap`…: a short module name, then the service and facility.
-    let at = text.find('(')?;
+    let at = super::find_byte(b'(', text.as_bytes())?;
     let rest = text[at..].strip_prefix("(sshd:auth): authentication failure;")?;
     let mut m = SshMessage::new(SshKind::PamAuthFailure);
     let mut ruser = None;
