@@ -207,6 +207,31 @@ proptest! {
         prop_assert_eq!(super::decimal_u32(&text), text.parse::<u32>().ok());
     }
 
+    /// The substring search by first byte finds what memmem finds.
+    #[test]
+    fn find_str_agrees_with_memmem(bytes in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'f'), Just(b'r'), Just(b'o'), Just(b'm'), Just(b':')], 0..40)) {
+        for needle in [&b" from "[..], b": ", b" fr", b"x", b""] {
+            let expected = if needle.is_empty() { None } else { memchr::memmem::find(&bytes, needle) };
+            prop_assert_eq!(super::find_str(&bytes, needle), expected);
+        }
+    }
+
+    /// Leading digits read as a port agree with `str::parse` on the digits.
+    #[test]
+    fn leading_ports_read_as_the_standard_parser_reads_them(text in "[0-9]{0,8}[ a0-9]{0,3}") {
+        let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+        prop_assert_eq!(super::leading_u16(&text), (text[..digits].parse::<u16>().ok(), digits));
+    }
+
+    /// The address check agrees with its definition (every byte allowed, one alphanumeric).
+    #[test]
+    fn is_address_agrees_with_its_definition(text in "[a-z0-9.:_ /-]{0,12}") {
+        let expected = !text.is_empty()
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
+            && text.bytes().any(|b| b.is_ascii_alphanumeric());
+        prop_assert_eq!(super::is_address(&text), expected);
+    }
+
     /// The short-field byte search finds what memchr finds, on both sides of its loop's end.
     #[test]
     fn find_byte_agrees_with_memchr(bytes in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'a'), Just(b']')], 0..40)) {

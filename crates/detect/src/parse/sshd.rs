@@ -14,8 +14,6 @@
 //! `Failed … for invalid user X from A port P` for the same pid and port: [`AttemptDedup`] folds
 //! the two into one, so that one guess counts once (fail2ban counts it twice).
 
-use std::sync::LazyLock;
-
 use firebreak_core::event::Event;
 use jiff::Timestamp;
 use memchr::memmem;
@@ -291,20 +289,14 @@ impl AttemptDedup {
 
 const FROM: &str = " from ";
 
-/// Built once: constructing a searcher per line costs more than the search (which is also why
-/// the hot paths below search with these and memchr rather than `str::find` with a `&str`).
-static PORT_FINDER: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(" port "));
-
 /// The first ` port ` in `text`.
 fn find_port(text: &str) -> Option<usize> {
-    PORT_FINDER.find(text.as_bytes())
+    super::find_str(text.as_bytes(), b" port ")
 }
 
 /// The first `: ` in `text`.
 fn find_colon_space(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    memchr::memchr_iter(b':', bytes).find(|&at| bytes.get(at + 1) == Some(&b' '))
+    super::find_str(text.as_bytes(), b": ")
 }
 
 /// Reads one sshd message (the syslog message part). `None` when it is not one this parser
@@ -542,17 +534,19 @@ fn user_from_address(
     rest: &str,
     allow_info: bool,
 ) -> Option<(&str, &str, Option<u16>, Option<&str>)> {
-    let padded_start = if rest.starts_with("from ") { 0 } else { usize::MAX };
     let bytes = rest.as_bytes();
-    // Each space, checked for ` from `: user names are short, so the first space is mostly the
-    // one, and a byte loop costs less there than setting up a substring search per line.
-    let mut candidates = bytes
-        .iter()
-        .enumerate()
-        .filter(|&(at, &b)| b == b' ' && bytes.get(at..at + FROM.len()) == Some(FROM.as_bytes()))
-        .map(|(at, _)| (at, at + FROM.len()));
-    let first = (padded_start == 0).then_some((0, 5));
-    for (user_end, address_start) in first.into_iter().chain(&mut candidates) {
+    // An empty user name leaves `from A` at the start; then each ` from `, left to right.
+    let mut next = rest.starts_with("from ").then_some((0, 5));
+    let mut from = 0;
+    loop {
+        let (user_end, address_start) = match next.take() {
+            Some(candidate) => candidate,
+            None => {
+                let at = from + super::find_str(bytes.get(from..)?, FROM.as_bytes())?;
+                from = at + 1;
+                (at, at + FROM.len())
+            }
+        };
         let after = &rest[address_start..];
         let (address, tail) = split_token(after);
         if !is_address(address) {
@@ -562,7 +556,6 @@ fn user_from_address(
             return Some((&rest[..user_end], address, port, info));
         }
     }
-    None
 }
 
 /// The part after an address: `""`, ` port N`, ` port N ssh2`, `: info`, ` via X`.
@@ -570,8 +563,8 @@ fn valid_tail(tail: &str, allow_info: bool) -> Option<(Option<u16>, Option<&str>
     let mut tail = tail;
     let mut port = None;
     if let Some(rest) = tail.strip_prefix(" port ") {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        port = Some(super::decimal_u16(rest.get(..digits)?)?);
+        let (number, digits) = super::leading_u16(rest);
+        port = Some(number?);
         tail = &rest[digits..];
     }
     if let Some(rest) = tail.strip_prefix(" ssh") {
