@@ -255,7 +255,7 @@ impl<'a> View<'a> {
         view.event = Some(event);
         for (index, name) in SLOTS.iter().enumerate() {
             if let Some(text) = event.get(name).and_then(value_text) {
-                view.set(index, Cow::Owned(text.into_owned()));
+                view.set(index, text);
             }
         }
         if view.slot(SOURCE).is_none() {
