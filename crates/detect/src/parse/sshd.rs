@@ -591,8 +591,7 @@ fn split_token(text: &str) -> (&str, &str) {
 }
 
 fn leading_port(text: &str) -> Option<u16> {
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    super::decimal_u16(text.get(..digits)?)
+    super::leading_u16(text).0
 }
 
 /// `A[ port P][ ssh2]` read from the right, for messages that end with the address.
