@@ -762,8 +762,8 @@ impl Scanner {
         };
         match client {
             Some(ip) => {
-                view.set(fields::SOURCE_IP, ip.clone());
                 view.set(fields::SOURCE_ADDRESS, ip);
+                view.copy(fields::SOURCE_ADDRESS, fields::SOURCE_IP);
             }
             None => view.set(fields::SOURCE_ADDRESS, record.client),
         }
@@ -1671,19 +1671,10 @@ fn ssh_view<'a>(view: &mut View<'a>, line: &SyslogLine<'a>, message: &sshd::SshM
     view.set_str(fields::ACTION, message.kind.action(message.preauth));
     view.set_str(fields::OUTCOME, message.outcome());
     if let Some(address) = message.address {
-        match address_text(address) {
-            (Cow::Borrowed(address), is_ip) => {
-                if is_ip {
-                    view.set_str(fields::SOURCE_IP, address);
-                }
-                view.set_str(fields::SOURCE_ADDRESS, address);
-            }
-            (Cow::Owned(address), is_ip) => {
-                if is_ip {
-                    view.set(fields::SOURCE_IP, address.clone());
-                }
-                view.set(fields::SOURCE_ADDRESS, address);
-            }
+        let (address, is_ip) = address_text(address);
+        view.set(fields::SOURCE_ADDRESS, address);
+        if is_ip {
+            view.copy(fields::SOURCE_ADDRESS, fields::SOURCE_IP);
         }
     }
     if let Some(user) = message.user {

@@ -217,6 +217,19 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Sets slot `to` to what slot `from` holds (nothing when it holds nothing): one text in
+    /// two fields (`source.ip` and `source.address`) is neither copied nor cloned.
+    pub fn copy(&mut self, from: usize, to: usize) {
+        let Some(&held) = self.slots.get(from) else { return };
+        if matches!(held, Slot::Empty) {
+            return;
+        }
+        if let Some(place) = self.slots.get_mut(to) {
+            *place = held;
+            self.present |= 1 << to;
+        }
+    }
+
     /// Takes an owned text (lines mostly set borrowed ones: kept out of the inlined path).
     #[cold]
     fn keep(&mut self, text: String) -> Slot<'a> {
@@ -273,5 +286,27 @@ fn value_text(value: &Value) -> Option<Cow<'_, str>> {
         // ECS allows arrays (event.category): the first entry stands for the field.
         Value::Array(items) => items.first().and_then(value_text),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copied slot holds the same text (borrowed or owned) and counts as present; copying an
+    /// empty slot leaves the target as it was.
+    #[test]
+    fn a_copied_slot_holds_the_same_text() {
+        let mut view = View::new("raw");
+        view.set(SOURCE_ADDRESS, "2001:db8::1".to_owned());
+        view.copy(SOURCE_ADDRESS, SOURCE_IP);
+        assert_eq!(view.slot(SOURCE_IP), Some("2001:db8::1"));
+        assert_ne!(view.present & (1 << SOURCE_IP), 0);
+        view.set_str(USER, "alice");
+        view.copy(USER, HOST);
+        assert_eq!(view.slot(HOST), Some("alice"));
+        view.copy(URL, SOURCE_IP);
+        assert_eq!(view.slot(SOURCE_IP), Some("2001:db8::1"));
+        assert_eq!(view.present & (1 << URL), 0);
     }
 }
