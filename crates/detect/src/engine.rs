@@ -25,6 +25,8 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 use foldhash::fast::RandomState;
+use hashbrown::hash_map::RawEntryMut;
+use std::hash::BuildHasher;
 
 use firebreak_core::event::Event;
 use firebreak_core::incident::Severity;
@@ -173,6 +175,12 @@ pub struct ScanStats {
 /// A group-by key: the values joined by U+001F, inline up to 24 bytes (an address fits).
 type Key = CompactString;
 type Map<V> = HashMap<Key, V, RandomState>;
+
+/// A table of the scanner's keyed by group: the window states of one correlation, or the open
+/// findings of one rule. Every table of a scanner shares its [`Scanner::hasher`], so that a key's
+/// hash, taken once, finds it in each (a failure line updates three or four windows by the same
+/// address or user) and, carried in its [`Fire`], its open finding.
+type Table<V> = hashbrown::HashMap<Key, V, RandomState>;
 
 /// Times in window state are seconds since 2000-01-01 as `u32` (until 2136): half the memory of
 /// `i64`, and keys are what a million addresses multiply. Earlier times count as 2000-01-01.
@@ -447,6 +455,8 @@ struct Fire {
     /// opened: most firings only update one.
     group: FireGroup,
     count: u64,
+    /// The hash of `key` by [`Scanner::hasher`].
+    hash: u64,
     /// What a suppressed repeat adds to the open finding's count.
     increment: u64,
     time: i64,
@@ -482,14 +492,19 @@ pub struct Scanner {
     /// candidate rules: one scan tells that none of them can match (most lines).
     prefilters: [Vec<(usize, u32, AnyOf)>; LINE_SOURCES.len()],
     needs_bytes: bool,
-    windows: Vec<Map<KeyState>>,
+    /// The hasher of every [`Table`] (see there).
+    hasher: RandomState,
+    /// Per line, the hashes of the line's values already taken, by slot (a key of one field).
+    slot_hashes: Vec<(usize, u64)>,
+    windows: Vec<Table<KeyState>>,
     /// Per rule, its id, title and tags as findings share them.
     meta: Vec<RuleMeta>,
     /// Per rule, the decay factors of a `firebreak-rate` correlation (see [`decay_table`]).
     decay: Vec<Box<[f64]>>,
     /// Keys held over all windows (kept, not recounted, on the hot path).
     keys: usize,
-    open: HashMap<(usize, Key), usize, RandomState>,
+    /// Per rule, its open findings by group key (indexes into `findings`).
+    open: Vec<Table<usize>>,
     findings: Vec<Finding>,
     watermark: Option<i64>,
     stats: ScanStats,
@@ -527,7 +542,9 @@ impl Scanner {
                 }
             }
         }
-        let windows = vec![Map::default(); rules.rules.len()];
+        let hasher = RandomState::default();
+        let windows = vec![Table::with_hasher(hasher.clone()); rules.rules.len()];
+        let open = vec![Table::with_hasher(hasher.clone()); rules.rules.len()];
         let meta = rules
             .rules
             .iter()
@@ -558,11 +575,13 @@ impl Scanner {
             parse_stats: ParseStats::default(),
             candidates,
             needs_bytes,
+            hasher,
+            slot_hashes: Vec::new(),
             windows,
             meta,
             decay,
             keys: 0,
-            open: HashMap::default(),
+            open,
             findings: Vec::new(),
             watermark: None,
             stats: ScanStats::default(),
@@ -584,14 +603,16 @@ impl Scanner {
             if let (Some(state), Some(slot)) =
                 (windows.remove(&rule.id), scanner.windows.get_mut(index))
             {
-                *slot = state;
+                slot.extend(state);
             }
         }
         for (rule_id, key, finding) in open {
             if let Some((index, _)) = scanner.rules.rule(&rule_id)
                 && finding < findings.len()
             {
-                scanner.open.insert((index, key), finding);
+                if let Some(table) = scanner.open.get_mut(index) {
+                    table.insert(key, finding);
+                }
             }
         }
         scanner.keys = scanner.windows.iter().map(|w| w.len()).sum();
@@ -605,7 +626,8 @@ impl Scanner {
         let mut windows = BTreeMap::new();
         for (rule, state) in self.rules.rules.iter().zip(&self.windows) {
             if !state.is_empty() {
-                windows.insert(rule.id.clone(), state.clone());
+                let state = state.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                windows.insert(rule.id.clone(), state);
             }
         }
         Snapshot {
@@ -625,7 +647,7 @@ impl Scanner {
         let mut windows = BTreeMap::new();
         for (rule, state) in self.rules.rules.iter().zip(self.windows) {
             if !state.is_empty() {
-                windows.insert(rule.id.clone(), state);
+                windows.insert(rule.id.clone(), state.into_iter().collect());
             }
         }
         let snapshot = Snapshot {
@@ -639,10 +661,12 @@ impl Scanner {
     }
 
     fn open_by_id(&self) -> Vec<(String, Key, usize)> {
-        self.open
+        self.rules
+            .rules
             .iter()
-            .filter_map(|((rule, key), finding)| {
-                Some((self.rules.rules.get(*rule)?.id.clone(), key.clone(), *finding))
+            .zip(&self.open)
+            .flat_map(|(rule, open)| {
+                open.iter().map(|(key, finding)| (rule.id.clone(), key.clone(), *finding))
             })
             .collect()
     }
@@ -660,7 +684,7 @@ impl Scanner {
     /// Hands over the findings so far and forgets them; a rule and group that fires again
     /// afterwards opens a new finding (window state is kept).
     pub fn take_findings(&mut self) -> Vec<Finding> {
-        self.open.clear();
+        self.open.iter_mut().for_each(Table::clear);
         std::mem::take(&mut self.findings)
     }
 
@@ -831,6 +855,7 @@ impl Scanner {
         time: i64,
         weight: u64,
     ) {
+        self.slot_hashes.clear();
         if self.allowlisted(view) {
             self.stats.allowlisted += 1;
             return;
@@ -931,9 +956,11 @@ impl Scanner {
                     fires.push(fire);
                 }
             } else if *generate {
+                let key = detection_key(group, view);
                 fires.push(Fire {
                     rule: index,
-                    key: detection_key(group, view),
+                    hash: self.hasher.hash_one(key.as_str()),
+                    key,
                     group: FireGroup::Line,
                     count: weight,
                     increment: weight,
@@ -1003,6 +1030,16 @@ impl Scanner {
         }
     }
 
+    /// The hash of a line's value of `slot` (`value`), taken once per line.
+    fn slot_hash(&mut self, slot: usize, value: &str) -> u64 {
+        if let Some((_, hash)) = self.slot_hashes.iter().find(|(s, _)| *s == slot) {
+            return *hash;
+        }
+        let hash = self.hasher.hash_one(value);
+        self.slot_hashes.push((slot, hash));
+        hash
+    }
+
     fn allowlisted(&self, view: &View<'_>) -> bool {
         let allow = &self.config.allow;
         if !allow.networks.is_empty()
@@ -1060,6 +1097,10 @@ impl Scanner {
                 &buf
             }
         };
+        let hash = match (&input, c.group_by.as_slice()) {
+            (Input::View(_), [FieldRef::Slot(slot)]) => self.slot_hash(*slot, key),
+            _ => self.hasher.hash_one(key),
+        };
         let value = match &c.field {
             Some(field) => match input.get(field) {
                 Some(value) => Some(value),
@@ -1072,15 +1113,16 @@ impl Scanner {
         };
         let fired = 'fired: {
             let Some(window) = self.windows.get_mut(index) else { break 'fired None };
-            let state = match window.get_mut(key) {
-                Some(state) => state,
-                None => {
+            // One probe, by the hash taken above, whether the key is there or not.
+            let state = match window.raw_entry_mut().from_hash(hash, |k| k.as_str() == key) {
+                RawEntryMut::Occupied(entry) => entry.into_mut(),
+                RawEntryMut::Vacant(entry) => {
                     if self.keys >= self.config.max_keys {
                         self.stats.keys_refused += 1;
                         break 'fired None;
                     }
                     self.keys += 1;
-                    window.entry(Key::from(key)).or_insert_with(|| initial_state(c))
+                    entry.insert_hashed_nocheck(hash, Key::from(key), initial_state(c)).1
                 }
             };
             let position = c.rules.iter().position(|r| *r == from).unwrap_or(0);
@@ -1091,6 +1133,7 @@ impl Scanner {
             fires.push(Fire {
                 rule: index,
                 key: Key::from(key),
+                hash,
                 group: FireGroup::Key,
                 count,
                 increment: weight,
@@ -1162,6 +1205,7 @@ impl Scanner {
         };
         fired.then_some(Fire {
             rule: index,
+            hash: self.hasher.hash_one(key.as_str()),
             key,
             group: FireGroup::Given(group),
             count: 1,
@@ -1174,8 +1218,10 @@ impl Scanner {
         let raw = view.raw;
         let Some(rule) = rules.rules.get(fire.rule) else { return };
         let at = Timestamp::from_second(fire.time).unwrap_or(Timestamp::UNIX_EPOCH);
-        let open_key = (fire.rule, fire.key.clone());
-        if let Some(&index) = self.open.get(&open_key)
+        let open = self.open.get(fire.rule).and_then(|open| {
+            open.raw_entry().from_hash(fire.hash, |k| *k == fire.key).map(|(_, index)| *index)
+        });
+        if let Some(index) = open
             && let Some(finding) = self.findings.get_mut(index)
             && fire.time.saturating_sub(finding.first_seen.as_second()) < self.config.suppression
         {
@@ -1194,7 +1240,7 @@ impl Scanner {
         }
         let Some((id, title, tags)) = self.meta.get(fire.rule) else { return };
         let (id, title, tags) = (Arc::clone(id), Arc::clone(title), Arc::clone(tags));
-        let count = fire.count;
+        let (count, key, hash, rule_index) = (fire.count, fire.key.clone(), fire.hash, fire.rule);
         let mut sample = Vec::with_capacity(self.config.samples.max(1));
         sample.push(raw.to_owned());
         self.findings.push(Finding {
@@ -1208,7 +1254,15 @@ impl Scanner {
             sample,
             tags,
         });
-        self.open.insert(open_key, self.findings.len() - 1);
+        let index = self.findings.len() - 1;
+        if let Some(open) = self.open.get_mut(rule_index) {
+            match open.raw_entry_mut().from_hash(hash, |k| *k == key) {
+                RawEntryMut::Occupied(mut entry) => *entry.get_mut() = index,
+                RawEntryMut::Vacant(entry) => {
+                    entry.insert_hashed_nocheck(hash, key, index);
+                }
+            }
+        }
     }
 
     /// Drops keys whose windows have passed and suppression entries that have expired.
@@ -1235,11 +1289,13 @@ impl Scanner {
         self.stats.keys_evicted += evicted as u64;
         let suppression = self.config.suppression;
         let findings = &self.findings;
-        self.open.retain(|_, index| {
-            findings
-                .get(*index)
-                .is_some_and(|f| f.first_seen.as_second() >= mark.saturating_sub(suppression))
-        });
+        for open in &mut self.open {
+            open.retain(|_, index| {
+                findings
+                    .get(*index)
+                    .is_some_and(|f| f.first_seen.as_second() >= mark.saturating_sub(suppression))
+            });
+        }
     }
 }
 

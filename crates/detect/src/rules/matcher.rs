@@ -133,12 +133,13 @@ pub fn fingerprint(text: &str) -> Option<u128> {
     if bytes.len() > 15 {
         return None;
     }
-    let mut packed = [0u8; 16];
-    for (slot, b) in packed.iter_mut().zip(bytes) {
-        *slot = b.to_ascii_lowercase();
+    // Built in a register, byte by byte: writing the bytes to an array and reading it back as
+    // one number stalled on the store forwarding (a tenth of `evaluate`'s time in profiles).
+    let mut print = (bytes.len() as u128) << 120;
+    for (i, b) in bytes.iter().enumerate() {
+        print |= u128::from(b.to_ascii_lowercase()) << (8 * i);
     }
-    packed[15] = bytes.len() as u8;
-    Some(u128::from_le_bytes(packed))
+    Some(print)
 }
 
 /// A compiled test on one field.
@@ -1023,6 +1024,19 @@ mod tests {
                 .build(&patterns)
                 .unwrap();
             proptest::prop_assert_eq!(any.occurs(&text), reference.is_match(&text));
+        }
+
+        #[test]
+        fn fingerprints_tell_texts_apart_as_ascii_case_folding_does(
+            a in "[aAbB\\x00é_]{0,16}",
+            b in "[aAbB\\x00é_]{0,16}",
+        ) {
+            use super::fingerprint;
+            let (fa, fb) = (fingerprint(&a), fingerprint(&b));
+            proptest::prop_assert_eq!(fa.is_some(), a.len() <= 15);
+            if fa.is_some() && fb.is_some() {
+                proptest::prop_assert_eq!(fa == fb, a.eq_ignore_ascii_case(&b));
+            }
         }
     }
 
