@@ -609,10 +609,9 @@ impl Scanner {
         for (rule_id, key, finding) in open {
             if let Some((index, _)) = scanner.rules.rule(&rule_id)
                 && finding < findings.len()
+                && let Some(table) = scanner.open.get_mut(index)
             {
-                if let Some(table) = scanner.open.get_mut(index) {
-                    table.insert(key, finding);
-                }
+                table.insert(key, finding);
             }
         }
         scanner.keys = scanner.windows.iter().map(|w| w.len()).sum();
