@@ -175,9 +175,27 @@ pub(crate) fn decimal(text: &str, max: u64) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
-    let value = digits.bytes().try_fold(0u64, |n, b| {
-        if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None }
-    })?;
+    let value = if digits.len() <= 19 {
+        // At most 19 digits cannot overflow a u64: no checked multiply on each (its `mul` and
+        // overflow test were most of a pid's reading, where a shift and add do).
+        let mut value = 0u64;
+        for b in digits.bytes() {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+        }
+        value
+    } else {
+        digits.bytes().try_fold(0u64, |n, b| {
+            if b.is_ascii_digit() {
+                n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+            } else {
+                None
+            }
+        })?
+    };
     (value <= max).then_some(value)
 }
 

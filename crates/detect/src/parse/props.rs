@@ -207,6 +207,12 @@ proptest! {
         prop_assert_eq!(super::decimal_u32(&text), text.parse::<u32>().ok());
     }
 
+    /// Around the length where the reader stops checking each step for overflow (19 digits).
+    #[test]
+    fn long_decimals_read_as_the_standard_parser_reads_them(text in "[+]?[0-9]{17,22}") {
+        prop_assert_eq!(super::decimal(&text, u64::MAX), text.parse::<u64>().ok());
+    }
+
     /// The substring search by first byte finds what memmem finds.
     #[test]
     fn find_str_agrees_with_memmem(bytes in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'f'), Just(b'r'), Just(b'o'), Just(b'm'), Just(b':')], 0..40)) {
@@ -269,7 +275,11 @@ fn decimals_on_the_edges() {
         "1 ",
         "0000000000000000000000022",
         "99999999999999999999999",
+        "9999999999999999999",
+        "18446744073709551615",
+        "18446744073709551616",
     ] {
+        assert_eq!(super::decimal(text, u64::MAX), text.parse::<u64>().ok(), "{text:?}");
         assert_eq!(super::decimal_u16(text), text.parse::<u16>().ok(), "{text:?}");
         assert_eq!(super::decimal_u32(text), text.parse::<u32>().ok(), "{text:?}");
     }
