@@ -141,6 +141,7 @@ pub struct SshMessage<'a> {
 }
 
 impl<'a> SshMessage<'a> {
+    #[inline(always)]
     fn new(kind: SshKind) -> SshMessage<'a> {
         SshMessage {
             kind,
@@ -301,6 +302,7 @@ fn find_colon_space(text: &str) -> Option<usize> {
 
 /// Reads one sshd message (the syslog message part). `None` when it is not one this parser
 /// knows; such lines are normal (session opened, key exchange details…).
+#[inline(always)]
 pub fn parse(message: &str) -> Option<SshMessage<'_>> {
     let mut text = message.trim_end();
     // sshd's log levels and PAM's prefix, which change nothing about the meaning.
@@ -323,6 +325,7 @@ pub fn parse(message: &str) -> Option<SshMessage<'_>> {
     Some(parsed)
 }
 
+#[inline(always)]
 fn parse_body(text: &str) -> Option<SshMessage<'_>> {
     let first = *text.as_bytes().first()?;
     match first {
@@ -504,6 +507,7 @@ fn parse_body(text: &str) -> Option<SshMessage<'_>> {
 }
 
 /// `password for [invalid user ]U from A port P ssh2[: info]`.
+#[inline(always)]
 fn auth_result(kind: SshKind, rest: &str) -> Option<SshMessage<'_>> {
     // The method is one word (`password`, `keyboard-interactive/pam`).
     let space = super::find_byte(b' ', rest.as_bytes())?;
@@ -621,6 +625,7 @@ fn address_port_tail(text: &str) -> Option<(&str, Option<u16>, &str)> {
     is_address(address).then_some((address, port, head))
 }
 
+#[inline(always)]
 fn invalid_user(rest: &str) -> Option<SshMessage<'_>> {
     let mut m = SshMessage::new(SshKind::InvalidUser);
     m.invalid_user = true;
@@ -675,6 +680,7 @@ fn max_attempts(rest: &str) -> Option<SshMessage<'_>> {
 }
 
 /// `A[ port P]:[ ]N: text`.
+#[inline(always)]
 fn received_disconnect(rest: &str) -> Option<SshMessage<'_>> {
     // An IPv6 address holds colons, so the address ends at ` port N:` (OpenSSH ≥ 7.3) or, in
     // the older format without a port, at the `: ` before the reason code.
@@ -704,6 +710,7 @@ fn received_disconnect(rest: &str) -> Option<SshMessage<'_>> {
 
 /// `[authenticating user U |invalid user U |user U ]A[ port P][: reason]` after `Connection
 /// closed by`, `Connection reset by`, `Disconnected from`.
+#[inline(always)]
 fn closed(kind: SshKind, rest: &str) -> Option<SshMessage<'_>> {
     let mut m = SshMessage::new(kind);
     let mut rest = rest;

@@ -95,6 +95,7 @@ impl SyslogParser {
     }
 
     /// Reads an RFC 3164 or RFC 5424 line. Year-less times are placed relative to `now`.
+    #[inline(always)]
     pub fn parse<'a>(
         &mut self,
         line: &'a str,
@@ -297,6 +298,7 @@ pub(crate) fn read_iso(cursor: &mut Cursor<'_>, local: &mut LocalTime) -> Option
 
 /// Reads `[host] tag message` after the timestamp. The first token is the host unless it already
 /// looks like a tag (`prog[pid]:`, `prog:`, `[prog]`), which is how hostless lines are told apart.
+#[inline(always)]
 fn parse_header(rest: &str) -> SyslogLine<'_> {
     let mut host = None;
     let mut rest = rest;
@@ -328,6 +330,7 @@ fn looks_like_tag(token: &str) -> bool {
 }
 
 /// `prog[pid]: `, `prog: `, `[prog]: `, `[prog] ` → (program, pid, message).
+#[inline(always)]
 fn read_tag(rest: &str) -> Option<(Option<&str>, Option<u32>, &str)> {
     let bytes = rest.as_bytes();
     if let Some(inner) = rest.strip_prefix('[') {
@@ -363,6 +366,7 @@ fn read_tag(rest: &str) -> Option<(Option<&str>, Option<u32>, &str)> {
 
 /// Unwraps rsyslog's `message repeated N times: [ msg]`, Solaris's `[ID n facility.level] ` and
 /// the kernel time stamp some journals put before a message (`kernel: [  970.699396] `).
+#[inline(always)]
 fn unwrap_message(message: &str) -> (&str, u32) {
     let mut message = strip_kernel_prefix(message);
     let mut count = 1;
@@ -381,6 +385,7 @@ fn unwrap_message(message: &str) -> (&str, u32) {
     (message, count)
 }
 
+#[inline(always)]
 fn strip_kernel_prefix(message: &str) -> &str {
     let Some(rest) = message.strip_prefix("kernel:") else { return message };
     let rest = rest.strip_prefix(' ').unwrap_or(rest);
