@@ -8,11 +8,12 @@
 //! What is measured, so that the figures compare like with like:
 //! - the engine figures (baseline, 1 thread, all cores) run over the log already in memory: the
 //!   baseline and the scan split it into lines the same way (memchr), the baseline then applies
-//!   one regex per line, twice over: asking only `is_match` (a memchr for its literal on most
-//!   lines), and reading its groups as fail2ban applies a `failregex` to take out the host; the
-//!   scan hands each line to `Scanner::feed` (parse, every rule, windows, findings). Both ratios
-//!   are printed, and the target verdicts against each. Neither reads a file; compiling the
-//!   rules is not timed;
+//!   one regex per line, twice over: reading its groups, as fail2ban applies a `failregex` to
+//!   take out the host (the baseline of the one-third target: a regex applied to detect), and
+//!   asking only `is_match` (a memchr for its literal on most lines: printed for reference, the
+//!   floor of splitting lines and searching a literal); the scan hands each line to
+//!   `Scanner::feed` (parse, every rule, windows, findings). Both ratios are printed. Neither
+//!   reads a file; compiling the rules is not timed;
 //! - baseline and scan run in alternating rounds (`--rounds N`, default 3) and the medians are
 //!   printed with the spread, so that a noisy moment of the machine moves neither figure alone;
 //! - the end-to-end figure runs the real binary on the file (process start, rule loading, reading
@@ -137,33 +138,34 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         let (base, groups, one, all) =
             (Rates::of(base), Rates::of(groups), Rates::of(one), Rates::of(all));
         println!(
-            "  baseline (split lines + one fixed regex, is_match): {:>10.0} lines/s  {}",
-            base.median,
-            base.spread()
-        );
-        println!(
-            "  baseline (the same regex, its groups read):         {:>10.0} lines/s  {}",
+            "  baseline (split lines + one fixed regex, groups read): {:>10.0} lines/s  {}",
             groups.median,
             groups.spread()
         );
         println!(
-            "  scan, whole pack, 1 thread:                         {:>10.0} lines/s  {}  ({:.2} × is_match baseline, {:.2} × groups baseline)",
-            one.median,
-            one.spread(),
-            one.median / base.median,
-            one.median / groups.median
+            "  reference (the same regex, is_match only):             {:>10.0} lines/s  {}",
+            base.median,
+            base.spread()
         );
         println!(
-            "  scan, whole pack, {cores} threads:                        {:>10.0} lines/s  {}  ({merged} distinct findings after merging the chunks)",
+            "  scan, whole pack, 1 thread:                            {:>10.0} lines/s  {}  ({:.2} × the baseline, {:.2} × is_match)",
+            one.median,
+            one.spread(),
+            one.median / groups.median,
+            one.median / base.median
+        );
+        println!(
+            "  scan, whole pack, {cores} threads:                           {:>10.0} lines/s  {}  ({merged} distinct findings after merging the chunks)",
             all.median,
             all.spread()
         );
         let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
         println!(
-            "  targets, 1 thread: ≥ {target:.0} lines/s: {}; ≥ 1/3 of the baseline: {} against is_match, {} against the groups read",
+            "  targets, 1 thread: ≥ {target:.0} lines/s: {}; ≥ 1/3 of the baseline (the regex with its groups read): {} ({:.2} ×); for reference, is_match alone: {:.2} × (not the target: see ARCHITECTURE.md)",
             verdict(one.median >= target),
-            verdict(one.median * 3.0 >= base.median),
-            verdict(one.median * 3.0 >= groups.median)
+            verdict(one.median * 3.0 >= groups.median),
+            one.median / groups.median,
+            one.median / base.median
         );
         println!(
             "  1 thread: {findings} distinct (rule, group) findings; lines {} matched {} malformed {} ignored {} keys {} evicted {} refused {}",
