@@ -784,7 +784,7 @@ impl Scanner {
         } else if program == "sudo" {
             source = 1;
             syslog_view(&mut view, &line, "sudo");
-            if let Some(user) = sudo_user(line.message) {
+            if let Some(user) = crate::parse::syslog::sudo_user(line.message) {
                 view.set(fields::USER, user);
             }
         } else {
@@ -1786,26 +1786,6 @@ fn address_text(text: &str) -> (Cow<'_, str>, bool) {
     }
     let is_ip = parse_ip(text).is_some();
     (normalise_address(text), is_ip)
-}
-
-/// The user of a sudo line: `alice : 3 incorrect password attempts ; …` or PAM's `user=alice`.
-fn sudo_user(message: &str) -> Option<&str> {
-    if let Some((user, _)) = message.split_once(" : ") {
-        let user = user.trim();
-        if !user.is_empty() && !user.contains(' ') {
-            return Some(user);
-        }
-    }
-    for key in ["ruser=", "logname="] {
-        if let Some(start) = message.find(key) {
-            let rest = message.get(start + key.len()..)?;
-            let user = rest.split_whitespace().next().unwrap_or("");
-            if !user.is_empty() {
-                return Some(user);
-            }
-        }
-    }
-    None
 }
 
 /// Why a detection rule did or did not match one line.

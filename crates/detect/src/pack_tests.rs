@@ -11,6 +11,7 @@ use crate::geo::GeoDb;
 use crate::pack;
 use crate::parse::Format;
 use crate::rules::RuleKind;
+use crate::{LineParser, ParseConfig};
 
 const FIXTURES: &[(&str, &str)] = &[
     ("api_call_spike", include_str!("../rules/fixtures/api_call_spike.txt")),
@@ -114,13 +115,33 @@ fn fired(fixture: &Fixture<'_>, lines: &[&str]) -> Vec<String> {
         let db = GeoDb::from_bytes(crate::geo::write::database(&networks)).unwrap();
         config.geo = Some(Arc::new(db));
     }
-    let mut scanner = Scanner::new(rules, config);
+    let mut scanner = Scanner::new(Arc::clone(&rules), config.clone());
     for line in lines {
         scanner.feed(fixture.format, line.as_bytes(), now());
     }
     let stats = scanner.stats();
     assert_eq!(stats.malformed, 0, "a fixture line is malformed: {stats:?}");
-    scanner.findings().iter().map(|f| f.rule_id.to_string()).collect()
+    let found: Vec<String> = scanner.findings().iter().map(|f| f.rule_id.to_string()).collect();
+    // `serve` reads the same lines into events (files, syslog) and feeds those: the same rules
+    // must fire, with the same groups and counts, as in a scan.
+    let mut live = Scanner::new(rules, config);
+    let mut parser = LineParser::new(fixture.format, ParseConfig::default());
+    for line in lines {
+        if let Ok(event) = parser.parse(line.as_bytes(), now()) {
+            live.feed_event(&event, line);
+        }
+    }
+    let summary = |scanner: &Scanner| {
+        let mut all: Vec<String> = scanner
+            .findings()
+            .iter()
+            .map(|f| format!("{} {:?} {}", f.rule_id, f.group, f.count))
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(summary(&live), summary(&scanner), "lines read as events, as `serve` reads them");
+    found
 }
 
 fn check(rule: &str, text: &str) {

@@ -1,5 +1,5 @@
 //! Syslog over UDP and TCP: messages are parsed, stored like ingested events, and detected on,
-//! sshd messages by the rules written for sshd lines as in `firebreak scan`.
+//! sshd and sudo messages by the rules written for their lines as in `firebreak scan`.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -69,7 +69,7 @@ async fn syslog_over_udp_and_tcp_is_stored_and_detected() {
 }
 
 #[tokio::test]
-async fn sshd_messages_by_syslog_raise_the_ssh_brute_force_alert() {
+async fn sshd_and_sudo_messages_by_syslog_raise_their_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let udp = free_port();
     let config = dir.path().join("firebreak.toml");
@@ -92,6 +92,14 @@ async fn sshd_messages_by_syslog_raise_the_ssh_brute_force_alert() {
         );
         socket.send_to(message.as_bytes(), ("127.0.0.1", udp)).unwrap();
     }
+    // sudo refusing one user three times: the rules of `logsource: service: sudo`.
+    for n in 0..3 {
+        let message = format!(
+            "<85>Oct 11 22:16:{n:02} web1 sudo[{}]: pam_unix(sudo:auth): authentication failure; logname=frank uid=1001 euid=0 tty=/dev/pts/1 ruser=frank rhost=  user=frank",
+            6000 + n
+        );
+        socket.send_to(message.as_bytes(), ("127.0.0.1", udp)).unwrap();
+    }
 
     let alert = wait_until("an ssh_brute_force alert", async || {
         let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
@@ -100,5 +108,11 @@ async fn sshd_messages_by_syslog_raise_the_ssh_brute_force_alert() {
     .await;
     assert_eq!(alert["group"], serde_json::json!({"source.ip": "198.51.100.203"}));
     assert!(alert["count"].as_u64().unwrap() >= 5, "{alert}");
+    let alert = wait_until("a sudo_failures alert", async || {
+        let alerts = get_json(&server, &admin, "/api/v1/alerts").await;
+        alerts.as_array()?.iter().find(|a| a["rule_id"] == "sudo_failures").cloned()
+    })
+    .await;
+    assert_eq!(alert["group"], serde_json::json!({"user.name": "frank"}));
     server.stop();
 }

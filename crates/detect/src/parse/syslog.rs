@@ -61,10 +61,42 @@ impl SyslogLine<'_> {
         fields
     }
 
-    /// A generic event for a program no built-in parser reads.
+    /// The event of a line whose message no built-in parser reads, named by its line source as
+    /// a scan names it (`firebreak.source`: `sudo`, with the user the line names, else `syslog`),
+    /// so that `serve` applies the rules of that source to it as `firebreak scan` does.
     pub fn to_event(&self, now: Timestamp) -> Event {
-        Event::from_pairs(self.timestamp.unwrap_or(now), self.base_fields())
+        let mut fields = self.base_fields();
+        if self.program == Some("sudo") {
+            fields.push(("firebreak.source", Value::from("sudo")));
+            if let Some(user) = sudo_user(self.message) {
+                fields.push(("user.name", Value::from(user)));
+            }
+        } else {
+            fields.push(("firebreak.source", Value::from("syslog")));
+        }
+        Event::from_pairs(self.timestamp.unwrap_or(now), fields)
     }
+}
+
+/// The user of a sudo line: `alice : 3 incorrect password attempts ; …`, or the user PAM names
+/// as the one asking (`ruser=alice`, else `logname=alice`).
+pub(crate) fn sudo_user(message: &str) -> Option<&str> {
+    if let Some((user, _)) = message.split_once(" : ") {
+        let user = user.trim();
+        if !user.is_empty() && !user.contains(' ') {
+            return Some(user);
+        }
+    }
+    for key in ["ruser=", "logname="] {
+        if let Some(start) = message.find(key) {
+            let rest = message.get(start + key.len()..)?;
+            let user = rest.split_whitespace().next().unwrap_or("");
+            if !user.is_empty() {
+                return Some(user);
+            }
+        }
+    }
+    None
 }
 
 /// Reads syslog envelopes; keeps the local-time cache and the last timestamp between lines.
