@@ -220,10 +220,13 @@ impl<'a> View<'a> {
     /// Sets slot `to` to what slot `from` holds (nothing when it holds nothing): one text in
     /// two fields (`source.ip` and `source.address`) is neither copied nor cloned.
     pub fn copy(&mut self, from: usize, to: usize) {
-        let Some(&held) = self.slots.get(from) else { return };
-        if matches!(held, Slot::Empty) {
-            return;
-        }
+        // Rebuilt by its variant rather than copied whole: the slot was stored a word at a time
+        // a moment ago, and a copy reads it back in wider loads that stall on store forwarding.
+        let held = match self.slots.get(from) {
+            Some(Slot::Borrowed(text)) => Slot::Borrowed(text),
+            Some(Slot::Owned(index)) => Slot::Owned(*index),
+            Some(Slot::Empty) | None => return,
+        };
         if let Some(place) = self.slots.get_mut(to) {
             *place = held;
             self.present |= 1 << to;
