@@ -20,13 +20,13 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use compact_str::CompactString;
 use foldhash::fast::RandomState;
 use hashbrown::hash_map::RawEntryMut;
-use std::hash::BuildHasher;
 
 use firebreak_core::event::Event;
 use firebreak_core::incident::Severity;
