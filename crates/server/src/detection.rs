@@ -25,7 +25,7 @@ use firebreak_detect::rules::RuleFile;
 use firebreak_detect::{Finding, RuleSet, ScanConfig, Scanner, Snapshot};
 use firebreak_store::{NewAlert, Store};
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::{DetectionConfig, IncidentGrouping, IncidentsConfig};
 use crate::metrics::Metrics;
@@ -201,8 +201,9 @@ pub type Batch = Vec<(Timestamp, String)>;
 /// The running detector: send it batches of stored events.
 #[derive(Debug)]
 pub struct Detector {
-    /// The rules the engine runs, for searching stored events by rule.
-    pub rules: Arc<RuleSet>,
+    /// The rules the engine runs, for searching stored events by rule: the set in force, since
+    /// a threat-intelligence list edited while serving recompiles it.
+    pub rules: watch::Receiver<Arc<RuleSet>>,
     pub events: mpsc::Sender<Batch>,
     pub engine: std::thread::JoinHandle<()>,
     pub alerts: tokio::task::JoinHandle<()>,
@@ -253,6 +254,7 @@ pub fn start(
         Err(_) => Scanner::new(rules.clone(), scan),
     };
     tracing::info!(rules = rules.rules.len(), "Live detection is on.");
+    let (rules_tx, rules_rx) = watch::channel(Arc::clone(&rules));
     let (events_tx, events_rx) = mpsc::channel::<Batch>(64);
     let (findings_tx, findings_rx) = mpsc::channel::<Vec<Finding>>(256);
     let engine_metrics = metrics.clone();
@@ -263,7 +265,7 @@ pub fn start(
             crate::background::lower_this_thread("detection");
             run_engine(
                 scanner,
-                intel,
+                Reloads { intel, in_force: rules_tx },
                 events_rx,
                 findings_tx,
                 &state_path,
@@ -286,16 +288,23 @@ pub fn start(
         opened: std::sync::Mutex::default(),
     };
     let alerts = tokio::spawn(writer.run(findings_rx));
-    Ok(Detector { rules, events: events_tx, engine, alerts })
+    Ok(Detector { rules: rules_rx, events: events_tx, engine, alerts })
 }
 
 /// How often the threat-intelligence lists are looked at when no events come (they are also
 /// looked at before each batch, so that a batch sees the lists as they were when it came).
 const LIST_POLL: Duration = Duration::from_secs(2);
 
+/// The engine thread's threat-intelligence lists, and where it publishes the rule set an edit
+/// of them recompiles into.
+struct Reloads {
+    intel: ThreatIntel,
+    in_force: watch::Sender<Arc<RuleSet>>,
+}
+
 fn run_engine(
     mut scanner: Scanner,
-    mut intel: ThreatIntel,
+    mut reloads: Reloads,
     mut events: mpsc::Receiver<Batch>,
     findings: mpsc::Sender<Vec<Finding>>,
     state_path: &Path,
@@ -306,9 +315,12 @@ fn run_engine(
     let mut unsaved = false;
     loop {
         let next = runtime.block_on(async { tokio::time::timeout(LIST_POLL, events.recv()).await });
-        if let Some(rules) = intel.reload(metrics) {
-            // The windows carry over: a list change does not reset a brute-force count.
-            scanner = scanner.with_rules(Arc::new(rules));
+        if let Some(rules) = reloads.intel.reload(metrics) {
+            // The windows carry over: a list change does not reset a brute-force count. The
+            // search of stored events by rule uses the new set from now on too.
+            let rules = Arc::new(rules);
+            reloads.in_force.send_replace(Arc::clone(&rules));
+            scanner = scanner.with_rules(rules);
         }
         let batch = match next {
             Ok(Some(batch)) => batch,

@@ -62,8 +62,8 @@ pub struct AppState {
     pub blobs: evidence::BlobStore,
     /// The accepted suppressions, shared with the alert writer.
     pub suppressions: Arc<triage::Suppressions>,
-    /// The rules, for searching events by rule (none if none could be loaded).
-    pub rules: Option<Arc<firebreak_detect::RuleSet>>,
+    /// The rules in force, for searching events by rule (none if none could be loaded).
+    pub rules: Option<watch::Receiver<Arc<firebreak_detect::RuleSet>>>,
     /// Containment: decisions, their index for the check endpoint, playbooks.
     pub responder: Arc<response::Responder>,
     /// The bouncers' key hashes, for the CrowdSec-compatible API and the check endpoint.
@@ -487,7 +487,8 @@ pub async fn serve(
             // Without live detection the rules still serve investigation (events by rule).
             let d = &config.detection;
             match detection::load_rules(d.builtin_rules, &d.rules, &d.threat_intel) {
-                Ok(rules) => (Some(Arc::new(rules)), None, None),
+                // Nothing reloads them without the engine: a channel whose sender is gone.
+                Ok(rules) => (Some(watch::channel(Arc::new(rules)).1), None, None),
                 Err(error) => {
                     tracing::warn!(%error, "No rules for searching events by rule.");
                     (None, None, None)

@@ -276,6 +276,18 @@ async fn a_threat_intelligence_list_edited_while_serving_applies_to_the_next_eve
     post("203.0.113.99", 2).await;
     alert_for(&server, &admin, "threat_intel_source", "203.0.113.99").await;
     assert_eq!(metric(&server, "firebreak_threat_intel_reloads_total").await, 1);
+    // The search of stored events by rule reads the list in force too: both events of the
+    // newly listed address are the rule's now, the one from before the edit included.
+    let found: Value = reqwest::Client::new()
+        .get(server.url("/api/v1/events/search?rule=threat_intel_source&ip=203.0.113.99"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["events"].as_array().map(Vec::len), Some(2), "{found}");
 
     // A broken edit keeps the list in force, and the warning names the file and the line.
     replace("192.0.2.1\nnot an address\n");

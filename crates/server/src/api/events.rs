@@ -154,9 +154,11 @@ impl RuleFilter {
                 "no detection rules are loaded, so events cannot be searched by rule".into(),
             ));
         };
+        // The set in force now; a search that pages on keeps the set its page began with.
+        let rules = std::sync::Arc::clone(&rules.borrow());
         let (index, _) =
             rules.rule(rule).ok_or_else(|| ApiError::NotFound(format!("rule `{rule}`")))?;
-        Ok(Some(RuleFilter { rules: rules.clone(), index }))
+        Ok(Some(RuleFilter { rules, index }))
     }
 
     pub fn keeps(&self, row: &EventRecord) -> bool {
