@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::{Server, free_port};
+use crate::{Server, free_port, get_json};
 
 /// A failed SSH password for user `u{n}`, on its own connection.
 fn line(n: u32, ip: &str) -> String {
@@ -91,15 +91,7 @@ fn names(range: std::ops::Range<u32>) -> Vec<String> {
 }
 
 async fn alerts(server: &Server, admin: &str) -> Vec<Value> {
-    reqwest::Client::new()
-        .get(server.url("/api/v1/alerts"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    serde_json::from_value(get_json(server, admin, "/api/v1/alerts").await).unwrap()
 }
 
 /// Waits for an alert of `rule` for `ip`.
@@ -278,15 +270,9 @@ async fn a_threat_intelligence_list_edited_while_serving_applies_to_the_next_eve
     assert_eq!(metric(&server, "firebreak_threat_intel_reloads_total").await, 1);
     // The search of stored events by rule reads the list in force too: both events of the
     // newly listed address are the rule's now, the one from before the edit included.
-    let found: Value = reqwest::Client::new()
-        .get(server.url("/api/v1/events/search?rule=threat_intel_source&ip=203.0.113.99"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found =
+        get_json(&server, &admin, "/api/v1/events/search?rule=threat_intel_source&ip=203.0.113.99")
+            .await;
     assert_eq!(found["events"].as_array().map(Vec::len), Some(2), "{found}");
 
     // A broken edit keeps the list in force, and the warning names the file and the line.
